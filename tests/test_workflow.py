@@ -1,0 +1,62 @@
+"""The Snakemake spine, through the real snakemake CLI (``twinflow run``)."""
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_dry_run_prints_the_graph_of_the_demo_cases(tmp_path: Path) -> None:
+    proc = run_cli("run", "--dry-run", "--cores", "1", cwd=_project_copy(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "validate_case" in out
+    for cid in ("carotid-demo", "lv-demo"):
+        assert f"results/{cid}/case.json" in out
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    """A throw-away copy of the workflow files, so runs never touch the checkout."""
+    dst = tmp_path / "project"
+    dst.mkdir()
+    for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / item)
+    return dst
+
+
+def test_run_writes_canonical_case_json_and_reruns_only_on_change(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path)
+    case = project / "cases" / "minimal.yaml"
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    out = project / "results" / "minimal" / "case.json"
+    data = json.loads(out.read_text())
+    assert data["anatomy"] == "left-ventricle"
+    # nothing changed: nothing to do
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--dry-run", cwd=project)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+    # a changed setting re-runs validation
+    case.write_text(case.read_text() + "simulation: {cycles: 5}\n")
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["simulation"]["cycles"] == 5
+
+
+def test_invalid_case_fails_with_its_message_and_writes_nothing(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path)
+    bad = project / "cases" / "broken.yaml"
+    bad.write_text("anatomy: carotid\nphysics:\n  blood:\n    viscosity: 12 kg\n")
+    proc = run_cli("run", "cases/broken.yaml", "--cores", "1", cwd=project)
+    assert proc.returncode != 0
+    assert ("cases/broken.yaml:4:16: physics.blood.viscosity: expected a dynamic viscosity, "
+            "got 12 kg") in proc.stdout + proc.stderr
+    assert not (project / "results" / "broken" / "case.json").exists()
+
+
+def test_config_errors_are_one_line(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path)
+    proc = run_cli("run", "cases/nothing-here.yaml", "--cores", "1", "--dry-run", cwd=project)
+    assert proc.returncode != 0
+    assert "config: cases: no such case file: cases/nothing-here.yaml" in proc.stdout + proc.stderr

@@ -1,0 +1,14 @@
+"""Case files: the pydantic schema, pint quantities and YAML loading with positions."""
+
+from twinflow.case.load import (
+    canonical_text,
+    case_id,
+    from_canonical,
+    load_case,
+    to_canonical,
+    write_canonical,
+)
+from twinflow.case.models import Case, CarotidCase, LeftVentricleCase
+
+__all__ = ["Case", "CarotidCase", "LeftVentricleCase", "canonical_text", "case_id",
+           "from_canonical", "load_case", "to_canonical", "write_canonical"]

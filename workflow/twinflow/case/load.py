@@ -1,0 +1,198 @@
+"""Reading case files: YAML -> validated :class:`Case` -> canonical SI JSON.
+
+Errors are reported the way compilers do, one line each::
+
+    cases/bad.yaml:12:16: physics.blood.viscosity: expected a dynamic viscosity, got 12 kg
+
+and raised together as one :class:`~twinflow.errors.CaseError`, so ``twinflow validate`` lists
+every problem of a file at once and never shows a traceback for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from twinflow.case import models
+from twinflow.case.models import Case
+from twinflow.case.yamlpos import (
+    Loc,
+    Position,
+    PositionedDocument,
+    YamlSyntaxError,
+    read_yaml_with_positions,
+)
+from twinflow.errors import CaseError
+from twinflow.io import canonical_json, write_text_atomic
+
+DISCRIMINATORS = ("anatomy", "law")
+
+
+def _known_keys() -> list[str]:
+    keys: set[str] = set()
+    for obj in vars(models).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
+            keys.update(getattr(obj, "model_fields", {}))
+    return sorted(keys)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Loc:
+    """Map a pydantic error location onto a path in the document data.
+
+    Pydantic inserts discriminator tags (``left-ventricle``, ``guccione``) and validator
+    names (``function-before[...]``) into locations; they are dropped here.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and any(node.get(k) == part for k in DISCRIMINATORS):
+            continue
+        elif isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "bool"}):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def format_path(path: Loc) -> str:
+    """``physics.blood.viscosity``, ``scenarios[1].dose``; odd keys as ``["a b"]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            quoted = json.dumps(str(part), ensure_ascii=True).replace(" ", "\\u0020")
+            out += f"[{quoted}]"
+    return out or "(document)"
+
+
+def _message(err: dict[str, Any], path: Loc) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = path[-1] if path else "?"
+        known = [k for k in _known_keys() if k != key]
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{key}'{hint}"
+    if kind == "missing":
+        return "missing required key"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')}"
+    if kind == "union_tag_not_found":
+        return f"missing key '{err.get('ctx', {}).get('discriminator', '?').strip(chr(39))}'"
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg[:1].lower() + msg[1:] if msg[1:2].islower() else msg
+
+
+def _problems_from_validation(exc: ValidationError, doc: PositionedDocument,
+                              name: str) -> list[tuple[Position, str]]:
+    seen: set[str] = set()
+    problems: list[tuple[Position, str]] = []
+    for err in exc.errors(include_url=False):
+        path = _data_path(tuple(err["loc"]), doc.data)
+        if err["type"] == "union_tag_invalid":  # point at the tag itself (anatomy, law)
+            path = (*path, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
+        pos = doc.position(path, key=err["type"] == "extra_forbidden")
+        line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {_message(err, path)}"
+        if line not in seen:
+            seen.add(line)
+            problems.append((pos, line))
+    return problems
+
+
+def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
+                      root: Path | None = None, check_paths: bool = True) -> Case:
+    """Validate parsed YAML data; raise :class:`CaseError` with one line per problem."""
+    problems: list[tuple[Position, str]] = []
+    for loc, pos in doc.duplicates:
+        problems.append((pos, f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: "
+                              f"duplicate key '{loc[-1]}'"))
+    if doc.data is None:
+        raise CaseError(f"{name}:1:1: (document): empty case file "
+                        "(a case needs at least 'anatomy: carotid' or 'anatomy: left-ventricle')")
+    if not isinstance(doc.data, dict):
+        pos = doc.position(())
+        raise CaseError(f"{name}:{pos.line}:{pos.column}: (document): a case must be a "
+                        "mapping of keys, "
+                        f"got a {type(doc.data).__name__}")
+    bad_keys = [k for k in doc.data if not isinstance(k, str)]
+    for k in bad_keys:
+        pos = doc.position((k,), key=True)
+        problems.append((pos, f"{name}:{pos.line}:{pos.column}: {k!r}: keys must be text"))
+    context = {"base_dir": str(base_dir), "root": str(root or Path.cwd()),
+               "check_paths": check_paths}
+    case: Case | None = None
+    try:
+        case = Case.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, doc, name))
+    if problems or case is None:
+        problems.sort(key=lambda p: (p[0].line, p[0].column))
+        raise CaseError(*(line for _, line in problems))
+    return case
+
+
+def load_case(path: str | os.PathLike[str], root: Path | None = None,
+              check_paths: bool = True) -> Case:
+    """Read and validate a YAML case file."""
+    path = Path(path)
+    name = os.fspath(path)
+    if not path.is_file():
+        raise CaseError(f"{name}:1:1: (document): no such case file")
+    try:
+        doc = read_yaml_with_positions(path)
+    except YamlSyntaxError as err:
+        raise CaseError(f"{name}:{err.position.line}:{err.position.column}: (document): {err}") \
+            from None
+    except OSError as err:
+        raise CaseError(f"{name}:1:1: (document): cannot read: {err.strerror}") from None
+    return validate_document(doc, name, base_dir=path.parent, root=root,
+                             check_paths=check_paths)
+
+
+def case_id(path: str | os.PathLike[str]) -> str:
+    """A case is named after its file: ``cases/lv-demo.yaml`` -> ``lv-demo``."""
+    return Path(path).name.removesuffix(".yaml").removesuffix(".yml")
+
+
+def to_canonical(case: Case) -> dict[str, Any]:
+    """The canonical form: plain JSON data in SI units (serialised with sorted keys)."""
+    return case.model_dump(mode="json")
+
+
+def canonical_text(case: Case) -> str:
+    return canonical_json(to_canonical(case))
+
+
+def from_canonical(data: dict[str, Any], root: Path | None = None) -> Case:
+    """Load the canonical form back (bare numbers are SI values, paths root-relative)."""
+    root = root or Path.cwd()
+    return Case.model_validate(
+        data, context={"canonical": True, "base_dir": str(root), "root": str(root),
+                       "check_paths": False})
+
+
+def write_canonical(case_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
+    """Validate ``case_path`` and write its canonical JSON to ``out_path`` atomically."""
+    return write_text_atomic(out_path, canonical_text(load_case(case_path)))

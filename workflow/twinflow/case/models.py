@@ -1,0 +1,554 @@
+"""The case schema: one pydantic model tree for both anatomies.
+
+A case is discriminated by ``anatomy`` (``carotid`` or ``left-ventricle``). Every physical
+quantity is written with its unit and held in SI (see :mod:`twinflow.case.units`); unknown
+keys are errors; defaults keep the smallest valid case to two lines::
+
+    anatomy: left-ventricle
+    description: measurements-only LV with literature defaults
+
+This module is the one source of truth for the case format: ``schemas/case.schema.json`` is
+generated from it (``twinflow schema``) and a test fails when that file is stale.
+Literature values used as defaults are cited where they are defined.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from twinflow.case import units as u
+from twinflow.drugs import DRUGS
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Strict(BaseModel):
+    """Base of every case model: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True,
+                              use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- patient
+
+
+class Patient(Strict):
+    """Who the model is of. No identifiers: names and IDs never enter a case file."""
+
+    age: u.Age | None = None
+    sex: Literal["female", "male"] | None = None
+    height: u.Length | None = None
+    weight: u.Mass | None = None
+    body_surface_area: u.Area | None = None
+    """Measured BSA; derived from height and weight (Mosteller 1987) when omitted."""
+
+    @model_validator(mode="after")
+    def _derive_bsa(self) -> Self:
+        if self.height is not None and not 0.3 <= self.height <= 2.6:
+            raise ValueError(f"height {self.height:.3g} m is outside 0.3-2.6 m")
+        if self.weight is not None and not 1 <= self.weight <= 400:
+            raise ValueError(f"weight {self.weight:.4g} kg is outside 1-400 kg")
+        if self.body_surface_area is None and self.height and self.weight:
+            # Mosteller RD 1987, N Engl J Med 317:1098: BSA [m^2] = sqrt(h[cm] * w[kg] / 3600)
+            bsa = math.sqrt(self.height * 100 * self.weight / 3600)
+            object.__setattr__(self, "body_surface_area", bsa)
+        return self
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _resolve_path(value: str, info: ValidationInfo, what: str) -> str:
+    """Resolve ``value`` against the case file folder, check it exists, return it canonical.
+
+    Canonical paths are POSIX, relative to the project root (the working directory) when the
+    file lies under it, absolute otherwise, so ``case.json`` does not depend on where the case
+    file sits or how the path was written.
+    """
+    ctx = info.context or {}
+    base = Path(ctx.get("base_dir", "."))
+    root = Path(ctx.get("root", os.getcwd())).resolve()
+    path = Path(value).expanduser()
+    full = (path if path.is_absolute() else base / path).resolve()
+    if ctx.get("check_paths", True) and not full.exists():
+        raise ValueError(f"{what} not found: {value}")
+    try:
+        return full.relative_to(root).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+class Image(Strict):
+    """One input image: a DICOM file or series folder, a NIfTI/MHA volume, or a PNG/JPEG frame."""
+
+    path: str
+    modality: Literal["ultrasound", "echo", "ct", "mr"]
+    view: Literal["transversal-cca", "transversal-ica", "longitudinal", "apical-4ch",
+                  "apical-2ch", "volume"]
+    phase: Literal["end-diastole", "end-systole"] | None = None
+    """Cardiac phase of the frame (LV views)."""
+    pixel_spacing: tuple[u.Length, u.Length] | None = None
+    """(row, column) spacing; required for PNG/JPEG, overrides the file's own otherwise."""
+    frame: Annotated[int, Field(ge=0)] | None = None
+    """Frame index in a multi-frame file; default: the first (or the phase's) frame."""
+    burned_in_text: list[tuple[int, int, int, int]] = Field(default_factory=list)
+    """Pixel boxes (x0, y0, x1, y1) holding burned-in identifying text, blanked at ingest."""
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: str, info: ValidationInfo) -> str:
+        return _resolve_path(value, info, "image")
+
+    @field_validator("burned_in_text")
+    @classmethod
+    def _boxes(cls, boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+        for x0, y0, x1, y1 in boxes:
+            if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
+                raise ValueError(f"box {[x0, y0, x1, y1]} must have 0 <= x0 < x1, 0 <= y0 < y1")
+        return boxes
+
+    @model_validator(mode="after")
+    def _spacing_for_plain_images(self) -> Self:
+        if self.pixel_spacing is None and re.search(r"\.(png|jpe?g)$", self.path, re.I):
+            raise ValueError(f"PNG/JPEG image {Path(self.path).name} needs a pixel_spacing")
+        return self
+
+
+class Preprocessing(Strict):
+    """Image preprocessing of the paper (Geroski 2023): a static window and normalisation."""
+
+    window: tuple[Annotated[int, Field(ge=32, le=4096)], Annotated[int, Field(ge=32, le=4096)]] \
+        = (512, 512)
+    """Analysis window in pixels (rows, columns); 512 x 512 in the paper."""
+    normalisation: Literal["percentile", "zscore"] = "percentile"
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+class Segmentation(Strict):
+    """Which ONNX model segments the images, and how probabilities become masks."""
+
+    model: str | None = None
+    """An ONNX file, or null for the project's demo model of the anatomy (see models/)."""
+    thresholds: dict[str, u.Fraction] = Field(default_factory=dict)
+    """Probability threshold per class (default 0.5), e.g. {lumen: 0.5, wall: 0.45}."""
+    largest_component: bool = True
+    """Keep only the largest connected component of each class."""
+
+    @field_validator("model")
+    @classmethod
+    def _model_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _resolve_path(value, info, "segmentation model")
+
+
+# --------------------------------------------------------------------------- carotid
+
+
+class Tube(Strict):
+    """Straight rigid tube, for verification against Poiseuille and Womersley flow."""
+
+    radius: u.Length = "3 mm"  # type: ignore[assignment]
+    length: u.Length = "60 mm"  # type: ignore[assignment]
+
+
+class BifurcationTemplate(Strict):
+    """Generic carotid bifurcation used where the images do not show a dimension.
+
+    Ratios after Bharadvaj et al. 1982 (J Biomech 15:349): distal ICA ~ 0.7 D, ECA ~ 0.58 D,
+    sinus maximum ~ 1.1 D for a CCA diameter D; ICA-ECA angle ~ 50 deg. CCA diameter 6.8 mm
+    from CTA of 92 subjects (reference-data.md).
+    """
+
+    cca_diameter: u.Length = "6.8 mm"  # type: ignore[assignment]
+    ica_ratio: u.PositiveNumber = 0.7
+    eca_ratio: u.PositiveNumber = 0.58
+    bulb_ratio: u.PositiveNumber = 1.1
+    bifurcation_angle: u.Angle = "50 deg"  # type: ignore[assignment]
+    cca_length: u.Length = "30 mm"  # type: ignore[assignment]
+    ica_length: u.Length = "40 mm"  # type: ignore[assignment]
+    eca_length: u.Length = "30 mm"  # type: ignore[assignment]
+
+
+class CarotidGeometry(Strict):
+    kind: Literal["bifurcation", "tube"] = "bifurcation"
+    tube: Tube = Field(default_factory=Tube)
+    template: BifurcationTemplate = Field(default_factory=BifurcationTemplate)
+    flow_extension: Annotated[float, Field(ge=0, le=20)] = 3.0
+    """Length of straight inlet/outlet extensions, in local diameters (0: none)."""
+    wall: bool = True
+    """Also build the outer wall surface and solid wall mesh."""
+
+
+class Blood(Strict):
+    """Newtonian blood (reference-data.md): rho = 1050 kg/m^3, mu = 3.5 mPa s."""
+
+    density: u.Density = "1050 kg/m**3"  # type: ignore[assignment]
+    viscosity: u.Viscosity = "3.5 mPa*s"  # type: ignore[assignment]
+
+
+class FlowTable(Strict):
+    """A measured flow waveform over one period (linear interpolation, periodic)."""
+
+    time: list[u.TimePoint]
+    flow: list[u.FlowRate]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> Self:
+        if len(self.time) != len(self.flow) or len(self.time) < 3:
+            raise ValueError("time and flow need the same length, at least 3 points")
+        if any(b <= a for a, b in zip(self.time, self.time[1:], strict=False)):
+            raise ValueError("time points must increase")
+        return self
+
+
+class Inflow(Strict):
+    """CCA inflow: a literature waveform scaled to a mean flow, or a measured table.
+
+    ``holdsworth1999``: Holdsworth DW et al. 1999, Physiol Meas 20:219 (mean ~ 6 mL/s,
+    peak ~ 23-25 mL/s, period ~ 0.92 s).
+    """
+
+    waveform: Literal["holdsworth1999", "table", "steady", "sinusoidal"] = "holdsworth1999"
+    mean_flow: u.FlowRate = "6 mL/s"  # type: ignore[assignment]
+    amplitude: u.FlowRate = "0 mL/s"  # type: ignore[assignment]
+    """Flow amplitude of the ``sinusoidal`` waveform (Womersley verification)."""
+    period: u.Duration = "0.92 s"  # type: ignore[assignment]
+    table: FlowTable | None = None
+    profile: Literal["womersley", "parabolic", "plug"] = "womersley"
+
+    @model_validator(mode="after")
+    def _table_given(self) -> Self:
+        if self.waveform == "table" and self.table is None:
+            raise ValueError("waveform 'table' needs a table: {time: [...], flow: [...]}")
+        return self
+
+
+class WindkesselOutlet(Strict):
+    """Three-element Windkessel: proximal R_p, compliance C, distal R_d."""
+
+    proximal_resistance: u.Resistance
+    compliance: u.Compliance
+    distal_resistance: u.Resistance
+
+
+class Outlets(Strict):
+    """Outlet conditions: a prescribed ICA/ECA flow split, resistances, or Windkessels."""
+
+    model: Literal["flow-split", "resistance", "windkessel"] = "flow-split"
+    ica_fraction: u.Fraction = 0.6
+    """ICA share of CCA flow for ``flow-split`` (about 60-70 % in healthy adults)."""
+    resistance: dict[Literal["ica", "eca"], u.Resistance] = Field(default_factory=dict)
+    windkessel: dict[Literal["ica", "eca"], WindkesselOutlet] = Field(default_factory=dict)
+    pressure: u.Pressure = "0 Pa"  # type: ignore[assignment]
+    """Reference (venous) pressure behind the outlets."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        need = {"resistance": self.resistance, "windkessel": self.windkessel}.get(self.model)
+        if need is not None and set(need) != {"ica", "eca"}:
+            raise ValueError(f"outlet model '{self.model}' needs values for both ica and eca")
+        return self
+
+
+class CarotidPhysics(Strict):
+    blood: Blood = Field(default_factory=Blood)
+    inflow: Inflow = Field(default_factory=Inflow)
+    outlets: Outlets = Field(default_factory=Outlets)
+
+
+# --------------------------------------------------------------------------- left ventricle
+
+
+class EllipsoidMeasurements(Strict):
+    """Truncated prolate ellipsoid LV from measurements (unloaded reference shape).
+
+    Defaults give an adult-sized LV; the Land et al. 2015 benchmark ellipsoid is
+    endo 7/17 mm, epi 10/20 mm, base at 5 mm (cases/verification/).
+    """
+
+    endo_short_radius: u.Length = "25 mm"  # type: ignore[assignment]
+    endo_long_radius: u.Length = "55 mm"  # type: ignore[assignment]
+    epi_short_radius: u.Length = "35 mm"  # type: ignore[assignment]
+    epi_long_radius: u.Length = "62 mm"  # type: ignore[assignment]
+    base_height: u.NonNegativeLength = "10 mm"  # type: ignore[assignment]
+    """Height of the base plane above the equator."""
+
+    @model_validator(mode="after")
+    def _nested(self) -> Self:
+        if not (self.epi_short_radius > self.endo_short_radius
+                and self.epi_long_radius > self.endo_long_radius):
+            raise ValueError("the epicardium must enclose the endocardium (epi radii > endo)")
+        if self.base_height >= self.endo_long_radius:
+            raise ValueError("base_height must be below the endocardial long radius")
+        return self
+
+
+class Fibres(Strict):
+    """Rule-based fibres (Bayer et al. 2012): helix angle +60 deg endo to -60 deg epi."""
+
+    helix_endo: u.Angle = "60 deg"  # type: ignore[assignment]
+    helix_epi: u.Angle = "-60 deg"  # type: ignore[assignment]
+    sheet_endo: u.Angle = "-65 deg"  # type: ignore[assignment]
+    sheet_epi: u.Angle = "25 deg"  # type: ignore[assignment]
+
+
+class LVGeometry(Strict):
+    source: Literal["images", "measurements", "volume"] = "measurements"
+    """Biplane echo views, measurements alone, or a 3D CT/MR mask."""
+    measurements: EllipsoidMeasurements = Field(default_factory=EllipsoidMeasurements)
+    fibres: Fibres = Field(default_factory=Fibres)
+
+
+class HolzapfelOgden(Strict):
+    """Transversely isotropic Holzapfel-Ogden (Holzapfel & Ogden 2009); parameters as used
+    in fenicsx-pulse: a=2.280 kPa, b=9.726, a_f=1.685 kPa, b_f=15.779."""
+
+    law: Literal["holzapfel-ogden"] = "holzapfel-ogden"
+    a: u.Stiffness = "2.280 kPa"  # type: ignore[assignment]
+    b: u.PositiveNumber = 9.726
+    a_f: u.Stiffness = "1.685 kPa"  # type: ignore[assignment]
+    b_f: u.PositiveNumber = 15.779
+
+
+class HolzapfelOgdenOrthotropic(Strict):
+    """Orthotropic Holzapfel-Ogden (Holzapfel & Ogden 2009), fenicsx-pulse parameters."""
+
+    law: Literal["holzapfel-ogden-orthotropic"] = "holzapfel-ogden-orthotropic"
+    a: u.Stiffness = "0.059 kPa"  # type: ignore[assignment]
+    b: u.PositiveNumber = 8.023
+    a_f: u.Stiffness = "18.472 kPa"  # type: ignore[assignment]
+    b_f: u.PositiveNumber = 16.026
+    a_s: u.Stiffness = "2.481 kPa"  # type: ignore[assignment]
+    b_s: u.PositiveNumber = 11.120
+    a_fs: u.Stiffness = "0.216 kPa"  # type: ignore[assignment]
+    b_fs: u.PositiveNumber = 11.436
+
+
+class Guccione(Strict):
+    """Guccione et al. 1991; defaults of Land et al. 2015 problem 3 (C=2 kPa, 8, 2, 4)."""
+
+    law: Literal["guccione"] = "guccione"
+    C: u.Stiffness = "2 kPa"  # type: ignore[assignment]
+    b_f: u.PositiveNumber = 8.0
+    b_t: u.PositiveNumber = 2.0
+    b_fs: u.PositiveNumber = 4.0
+
+
+class NeoHookean(Strict):
+    law: Literal["neo-hookean"] = "neo-hookean"
+    mu: u.Stiffness = "15 kPa"  # type: ignore[assignment]
+
+
+Material = Annotated[HolzapfelOgden | HolzapfelOgdenOrthotropic | Guccione | NeoHookean,
+                     Field(discriminator="law")]
+
+
+class Compressibility(Strict):
+    kind: Literal["incompressible", "nearly-incompressible"] = "incompressible"
+    bulk_modulus: u.Stiffness = "1000 kPa"  # type: ignore[assignment]
+    """Penalty modulus of the nearly incompressible form."""
+
+
+class CalciumTransient(Strict):
+    """Intracellular calcium transient driving activation (a bi-exponential shape)."""
+
+    diastolic: u.Concentration = "0.1 umol/L"  # type: ignore[assignment]
+    peak: u.Concentration = "1.0 umol/L"  # type: ignore[assignment]
+    onset: u.TimePoint = "0.5 s"  # type: ignore[assignment]
+    """Start of the rise within the beat (contraction from ~0.5 s in the paper's cycle)."""
+    rise_time: u.Duration = "0.05 s"  # type: ignore[assignment]
+    decay_time: u.Duration = "0.2 s"  # type: ignore[assignment]
+
+
+class Activation(Strict):
+    """Hunter, McCulloch & ter Keurs 1998 tension-calcium-stretch relation."""
+
+    model: Literal["hunter1998"] = "hunter1998"
+    reference_tension: u.Stiffness = "100 kPa"  # type: ignore[assignment]
+    """T_ref: isometric tension at saturating calcium and reference length (60-150 kPa in
+    the literature)."""
+    transverse_fraction: u.Fraction = 0.0
+    """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
+    calcium: CalciumTransient = Field(default_factory=CalciumTransient)
+
+
+class Circulation(Strict):
+    """0D circulation from the ``circulation`` package; parameter overrides by its names."""
+
+    model: Literal["regazzoni2020", "windkessel3"] = "regazzoni2020"
+    heart_rate: u.Frequency = "75 bpm"  # type: ignore[assignment]
+    parameters: dict[str, str] = Field(default_factory=dict)
+    """Overrides of the package's parameters, each with its unit (e.g. R_AR_SYS: '0.8
+    mmHg*s/mL'); names are checked against the model when the simulation stage starts."""
+
+    @field_validator("parameters")
+    @classmethod
+    def _quantities(cls, params: dict[str, str]) -> dict[str, str]:
+        for key, text in params.items():
+            try:
+                u.parse_quantity(str(text))
+            except ValueError as err:
+                raise ValueError(f"parameter {key}: {err}") from None
+        return params
+
+
+class MechanicsBoundary(Strict):
+    base: Literal["fixed", "sliding"] = "sliding"
+    epicardium: Literal["free", "robin"] = "robin"
+    pericardium_stiffness: u.SpringStiffness = "0.5 kPa/mm"  # type: ignore[assignment]
+    base_stiffness: u.SpringStiffness = "1 kPa/mm"  # type: ignore[assignment]
+
+
+class LVPhysics(Strict):
+    study: Literal["cycle", "inflation"] = "cycle"
+    material: Material = Field(default_factory=HolzapfelOgden)
+    compressibility: Compressibility = Field(default_factory=Compressibility)
+    activation: Activation = Field(default_factory=Activation)
+    circulation: Circulation = Field(default_factory=Circulation)
+    boundary: MechanicsBoundary = Field(default_factory=MechanicsBoundary)
+    end_diastolic_pressure: u.Pressure = "8 mmHg"  # type: ignore[assignment]
+    """Target for ``inflation`` studies and initial filling."""
+
+
+# --------------------------------------------------------------------------- shared
+
+
+class Mesh(Strict):
+    cell_size: u.Length | None = None
+    """Target cell size; default per anatomy (carotid: radius/6, LV: 5 mm)."""
+    element_degree: Annotated[int, Field(ge=1, le=3)] = 2
+
+
+class Scenario(Strict):
+    """A baseline (no drug) or a drug arm naming a drug-library entry and its regimen."""
+
+    id: Annotated[str, Field(pattern=SLUG)]
+    drug: str | None = None
+    dose: u.Dose | None = None
+    """Per administration, e.g. '97 mg'."""
+    frequency: u.Frequency | None = None
+    """Administrations per time, e.g. '2 /day'."""
+    duration: u.Duration | None = None
+    """Treatment duration, e.g. '8 month'."""
+
+    @field_validator("drug")
+    @classmethod
+    def _known_drug(cls, drug: str | None) -> str | None:
+        if drug is not None and drug not in DRUGS:
+            raise ValueError(f"unknown drug '{drug}' (library: {', '.join(sorted(DRUGS))})")
+        return drug
+
+    @model_validator(mode="after")
+    def _regimen(self) -> Self:
+        regimen = {"dose": self.dose, "frequency": self.frequency, "duration": self.duration}
+        if self.drug is None:
+            given = [k for k, v in regimen.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} given without a drug")
+            return self
+        missing = [k for k, v in regimen.items() if v is None]
+        if missing:
+            raise ValueError(f"drug arm '{self.id}' needs {', '.join(missing)}")
+        d = DRUGS[self.drug]
+        if not d.min_dose_kg * 0.999 <= self.dose <= d.max_dose_kg * 1.001:  # type: ignore[operator]
+            raise ValueError(
+                f"dose {self.dose * 1e6:g} mg outside the studied range of {self.drug} "
+                f"({d.min_dose_kg * 1e6:g}-{d.max_dose_kg * 1e6:g} mg)")
+        if self.frequency > d.max_frequency_per_s * 1.001:  # type: ignore[operator]
+            raise ValueError(f"frequency above {d.max_frequency_per_s * 86400:g} per day "
+                             f"for {self.drug}")
+        return self
+
+
+class Simulation(Strict):
+    time_step: u.Duration = "2 ms"  # type: ignore[assignment]
+    cycles: Annotated[int, Field(ge=1, le=100)] = 3
+    """Cardiac cycles to run; the last one is analysed."""
+    mpi_ranks: Annotated[int, Field(ge=1, le=4096)] = 1
+
+
+class Outputs(Strict):
+    fields: bool = True
+    """Write fields for ParaView (XDMF/VTX)."""
+    renders: bool = True
+    """PNG renders (pyvista, off screen)."""
+    report: bool = True
+
+
+class CaseBase(Strict):
+    description: str = ""
+    patient: Patient = Field(default_factory=Patient)
+    images: list[Image] = Field(default_factory=list)
+    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    segmentation: Segmentation = Field(default_factory=Segmentation)
+    mesh: Mesh = Field(default_factory=Mesh)
+    scenarios: list[Scenario] = Field(default_factory=lambda: [Scenario(id="baseline")])
+    simulation: Simulation = Field(default_factory=Simulation)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @field_validator("scenarios")
+    @classmethod
+    def _one_baseline(cls, scenarios: list[Scenario]) -> list[Scenario]:
+        ids = [s.id for s in scenarios]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate scenario id {', '.join(dup)}")
+        if not any(s.drug is None for s in scenarios):
+            raise ValueError("scenarios need a baseline (a scenario without a drug)")
+        return scenarios
+
+
+class CarotidCase(CaseBase):
+    """Carotid bifurcation: ultrasound -> lumen/wall -> bifurcation -> CFD -> WSS indices."""
+
+    anatomy: Literal["carotid"]
+    geometry: CarotidGeometry = Field(default_factory=CarotidGeometry)
+    physics: CarotidPhysics = Field(default_factory=CarotidPhysics)
+
+    @model_validator(mode="after")
+    def _images_for_reconstruction(self) -> Self:
+        if self.geometry.kind == "bifurcation" and self.images:
+            views = {i.view for i in self.images}
+            if not views & {"transversal-cca", "transversal-ica", "longitudinal"}:
+                raise ValueError("a carotid case needs transversal or longitudinal views")
+        return self
+
+
+class LeftVentricleCase(CaseBase):
+    """Left ventricle: echo/CT -> LV -> mechanics + circulation -> P-V loop per scenario."""
+
+    anatomy: Literal["left-ventricle"]
+    geometry: LVGeometry = Field(default_factory=LVGeometry)
+    physics: LVPhysics = Field(default_factory=LVPhysics)
+
+    @model_validator(mode="after")
+    def _images_for_source(self) -> Self:
+        views = {i.view for i in self.images}
+        if self.geometry.source == "images" and not {"apical-4ch", "apical-2ch"} <= views:
+            raise ValueError("geometry source 'images' needs apical-4ch and apical-2ch views")
+        if self.geometry.source == "volume" and "volume" not in views:
+            raise ValueError("geometry source 'volume' needs an image with view 'volume'")
+        return self
+
+
+class Case(RootModel[Annotated[CarotidCase | LeftVentricleCase, Field(discriminator="anatomy")]]):
+    """A twinflow case: ``anatomy`` selects the carotid or the left-ventricle model tree."""
+
+    @property
+    def case(self) -> CarotidCase | LeftVentricleCase:
+        return self.root

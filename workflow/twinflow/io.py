@@ -1,0 +1,59 @@
+"""Small file helpers shared by every stage.
+
+Outputs are written atomically: to a temporary file in the destination folder, then renamed,
+so a failed or interrupted step never leaves a file that looks finished (architecture.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    The temporary name keeps the final suffix (``suffix`` overrides it), so writers that
+    choose a format from the extension (SimpleITK, meshio, pyvista) still work.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ext = suffix if suffix is not None else "".join(target.suffixes)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{ext}",
+                                    dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def canonical_json(data: Any) -> str:
+    """Canonical JSON: sorted keys, fixed separators, UTF-8, a trailing newline.
+
+    Equal data always gives byte-identical text, so Snakemake ``params:`` built from it and
+    files written with it change exactly when a value changes, not when formatting does.
+    """
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False,
+                      allow_nan=False) + "\n"
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as canonical JSON to ``path`` atomically."""
+    return write_text_atomic(path, canonical_json(data))
