@@ -1,7 +1,7 @@
 """The case schema: one pydantic model tree for both anatomies.
 
 A case is discriminated by ``anatomy`` (``carotid`` or ``left-ventricle``). Every physical
-quantity is written with its unit and held in SI (see :mod:`twinflow.case.units`); unknown
+quantity is written with its unit and held in SI (see :mod:`twinflow.units`); unknown
 keys are errors; defaults keep the smallest valid case to two lines::
 
     anatomy: left-ventricle
@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from twinflow.case import units as u
+from twinflow import units as u
 from twinflow.drugs import DRUGS
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twinflow.case.units import to_si
+from twinflow.units import to_si
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,42 @@
+import pytest
+
+from twinflow.drugs import DRUGS
+from twinflow.drugs.effects import effects_of, parameter_factors
+from twinflow.units import to_si
+
+MG, DAY, MONTH = to_si(1, "mg"), to_si(1, "day"), to_si(1, "month")
+
+
+def test_baseline_changes_nothing() -> None:
+    assert parameter_factors(None, None, None, None) == {}
+
+
+def test_studied_regimen_reproduces_the_trial() -> None:
+    # Thürmann 1998: valsartan 80 mg/day for 8 months: MAP 121.7 -> 108.7 mmHg, LVMI 127 -> 106
+    f = parameter_factors("valsartan", 80 * MG, 1 / DAY, 8 * MONTH)
+    assert f["circulation.R_AR_SYS"] == pytest.approx((90 + 56 / 3) / (101 + 62 / 3))
+    assert f["geometry.wall_thickness"] == pytest.approx(106 / 127)
+
+
+def test_effects_grow_with_dose_and_duration_and_saturate() -> None:
+    def afterload(dose_mg: float, months: float) -> float:
+        return parameter_factors("valsartan", dose_mg * MG, 1 / DAY, months * MONTH)[
+            "circulation.R_AR_SYS"]
+
+    assert afterload(40, 8) > afterload(80, 8) > afterload(160, 8) > afterload(320, 8)
+    assert afterload(80, 0.25) > afterload(80, 1) > afterload(80, 8)
+    observed = afterload(80, 8) - 1
+    assert afterload(320, 8) - 1 > 2 * observed  # Emax = 2 x observed is never passed
+
+
+def test_every_library_drug_has_sourced_effects() -> None:
+    for drug_id in DRUGS:
+        effects = effects_of(drug_id)
+        assert effects
+        assert all(e.source for e in effects)
+
+
+def test_sacubitril_valsartan_lowers_afterload_and_raises_venous_compliance() -> None:
+    f = parameter_factors("sacubitril-valsartan", 200 * MG, 2 / DAY, 8 * MONTH)
+    assert f["circulation.R_AR_SYS"] < 1 < f["circulation.C_VEN_SYS"]
+    assert f["geometry.wall_thickness"] < 1
