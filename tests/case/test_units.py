@@ -3,7 +3,7 @@ import math
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from twinflow.case import units as u
+from twinflow import units as u
 
 
 class M(BaseModel):
