@@ -20,3 +20,8 @@ rule all:
 
 
 include: "rules/common.smk"
+include: "rules/imaging.smk"
+include: "rules/segmentation.smk"
+include: "rules/geometry.smk"
+include: "rules/simulation.smk"
+include: "rules/report.smk"

@@ -20,9 +20,11 @@ from twinflow.errors import TwinflowError
 #: Modules providing ``register(subparsers) -> None``. Each registered sub-command sets
 #: ``func`` (a callable taking the parsed namespace and returning an exit status).
 STAGE_CLIS: tuple[str, ...] = (
+    "twinflow.imaging.cli",
     "twinflow.case.cli",
     "twinflow.workflow_cli",
     "twinflow.segmentation.cli",
+    "twinflow.report.cli",
 )
 
 

@@ -520,6 +520,15 @@ class CarotidCase(CaseBase):
     geometry: CarotidGeometry = Field(default_factory=CarotidGeometry)
     physics: CarotidPhysics = Field(default_factory=CarotidPhysics)
 
+    @field_validator("scenarios")
+    @classmethod
+    def _no_drug_arms(cls, scenarios: list[Scenario]) -> list[Scenario]:
+        arms = [s.id for s in scenarios if s.drug is not None]
+        if arms:
+            raise ValueError(f"drug arms ({', '.join(arms)}) are modelled for the left "
+                             "ventricle only; a carotid case has its baseline alone")
+        return scenarios
+
     @model_validator(mode="after")
     def _images_for_reconstruction(self) -> Self:
         if self.geometry.kind == "bifurcation" and self.images:

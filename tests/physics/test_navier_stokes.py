@@ -1,0 +1,142 @@
+"""Verification of the Navier-Stokes solver on straight tubes (real DOLFINx runs).
+
+- Poiseuille (steady): centerline velocity 2*u_mean, WSS 4*mu*u_mean/R, pressure drop
+  8*mu*u_mean*L/R^2 within 1 %.
+- Womersley (alpha = 4, Womersley 1955): velocity profile and WSS amplitude within 3 % over the
+  last of three cycles, on 2 MPI ranks (slow).
+- 1 vs 2 ranks: series and probe values equal to rtol 1e-6.
+The WSS compared is the area average of the projected wall field (hemodynamics.py), whose
+axial component equals tau_w(t) for fully developed flow in a tube.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twinflow.errors import InputError
+from twinflow.geometry.tube import mesh_tube
+from twinflow.physics.womersley import WomersleyFlow
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+RADIUS, LENGTH = 3.0e-3, 12.0e-3
+RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
+
+
+@pytest.fixture(scope="module")
+def tube(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return mesh_tube(RADIUS, LENGTH, 1.0e-3, tmp_path_factory.mktemp("tube") / "tube.xdmf")
+
+
+def _run(mesh: Path, settings: dict, out: Path, ranks: int = 1, timeout: int = 600) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "settings.json"
+    path.write_text(json.dumps(settings))
+    cmd = [sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh", str(mesh),
+           "--settings", str(path), "--out", str(out / "result")]
+    if ranks > 1:
+        cmd = [str(VENV_BIN / "mpirun"), "-n", str(ranks)] + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "result" / "summary.json").read_text())
+
+
+def _csv(path: Path) -> np.ndarray:
+    return np.genfromtxt(path, delimiter=",", names=True)
+
+
+def _womersley_settings(cycles: int) -> dict:
+    # alpha = R sqrt(omega rho / mu) = 4.0 for T = 1.06 s
+    return {"density": 1050.0, "viscosity": 3.5e-3, "period": 1.06, "time_step": 1.06 / 50,
+            "cycles": cycles, "render": False,
+            "inflow": {"type": "fourier", "mean": 3e-6, "cos": [3e-6], "sin": [0.0]},
+            "outlets": {"2": {"model": "pressure", "value": 0.0}},
+            "probes": [[r * RADIUS, 0.0, LENGTH / 2] for r in RADII]}
+
+
+def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
+    mu, flow = 0.035, 6.0e-6  # 10x blood viscosity: steady state within 0.4 s
+    settings = {"density": 1050.0, "viscosity": mu, "time_step": 0.01, "period": 0.2,
+                "cycles": 2, "inflow": {"type": "steady", "flow": flow},
+                "probes": [[0.0, 0.0, LENGTH / 2]], "render": True}
+    summary = _run(tube, settings, tmp_path)
+    result = tmp_path / "result"
+    u_mean = flow / (math.pi * RADIUS**2)
+    probes, series = _csv(result / "probes.csv"), _csv(result / "series.csv")
+    assert probes["uz_0"][-1] == pytest.approx(2 * u_mean, rel=0.01)
+    assert series["wss_mean_z"][-1] == pytest.approx(4 * mu * u_mean / RADIUS, rel=0.01)
+    assert summary["tawss_pa"]["mean"] == pytest.approx(4 * mu * u_mean / RADIUS, rel=0.01)
+    drop = series["p_inlet"][-1] - series["p_outlet_2"][-1]
+    assert drop == pytest.approx(8 * mu * u_mean * LENGTH / RADIUS**2, rel=0.01)
+    assert summary["osi"]["max"] < 1e-3  # steady: no oscillation
+    assert summary["flow_split"]["2"] == pytest.approx(1.0, rel=1e-3)
+    assert "Newtonian blood (constant viscosity)" in summary["simplifications"]
+    for name in ("velocity", "pressure", "wss", "indices"):
+        assert (result / "fields" / f"{name}.bp").is_dir()
+    for png in ("tawss.png", "osi.png"):
+        assert (result / png).stat().st_size > 10_000
+
+
+@pytest.mark.mpi
+def test_one_and_two_ranks_agree(tube: Path, tmp_path: Path) -> None:
+    settings = _womersley_settings(cycles=1) | {"max_steps": 8}
+    serial = _run(tube, settings, tmp_path / "np1")
+    parallel = _run(tube, settings, tmp_path / "np2", ranks=2)
+    assert parallel["timing"]["ranks"] == 2
+    for name in ("series.csv", "probes.csv"):
+        a, b = _csv(tmp_path / "np1/result" / name), _csv(tmp_path / "np2/result" / name)
+        for col in a.dtype.names:
+            scale = np.abs(a[col]).max()
+            assert np.allclose(b[col], a[col], rtol=1e-6, atol=1e-6 * scale), col
+    for key in ("tawss_pa", "osi", "rrt_per_pa"):
+        for stat in ("mean", "max"):
+            assert parallel[key][stat] == pytest.approx(serial[key][stat], rel=1e-6, abs=1e-12)
+
+
+def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
+    from twinflow.physics.navier_stokes import FlowSettings
+
+    with pytest.raises(InputError):
+        FlowSettings.from_dict({"time_step": 0.3, "period": 1.0})
+    with pytest.raises(InputError):
+        FlowSettings.from_dict({"outlets": {"2": {"model": "flow_split", "fraction": 0.5}}})
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"viscosity": -1}))
+    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh",
+                           str(tube), "--settings", str(path), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_womersley_alpha_4_on_two_ranks(tmp_path: Path) -> None:
+    mesh = mesh_tube(RADIUS, LENGTH, 0.75e-3, tmp_path / "tube.xdmf")
+    settings = _womersley_settings(cycles=3)
+    summary = _run(mesh, settings, tmp_path, ranks=2, timeout=900)
+    result = tmp_path / "result"
+    exact = WomersleyFlow(RADIUS, 1050.0, 3.5e-3, 1.06, np.array([3e-6, 3e-6], dtype=complex))
+    assert exact.alpha() == pytest.approx(4.0, rel=1e-3)
+    n = 50  # the last cycle
+    probes, series = _csv(result / "probes.csv"), _csv(result / "series.csv")
+    t = probes["t"][-n:]
+    u_num = np.stack([probes[f"uz_{i}"][-n:] for i in range(len(RADII))], axis=1)
+    u_ex = exact.velocity(np.array(RADII) * RADIUS, t)
+    velocity_error = np.abs(u_num - u_ex).max() / np.abs(u_ex).max()
+    tau_num, tau_ex = series["wss_mean_z"][-n:], exact.wall_shear_stress(t)
+    amplitude_ratio = np.ptp(tau_num) / np.ptp(tau_ex)
+    print(f"womersley: velocity error {velocity_error:.4f}, WSS amplitude ratio "
+          f"{amplitude_ratio:.4f}, WSS max error {np.abs(tau_num - tau_ex).max() / np.abs(tau_ex).max():.4f}, "
+          f"mean WSS {tau_num.mean():.4f} vs {tau_ex.mean():.4f} Pa")
+    assert velocity_error < 0.03
+    assert abs(amplitude_ratio - 1) < 0.03
+    assert tau_num.mean() == pytest.approx(tau_ex.mean(), rel=0.03)
+    assert summary["mass_balance_relative"] < 0.02

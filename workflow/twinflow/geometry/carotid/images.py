@@ -1,0 +1,390 @@
+"""Measurements of carotid B-mode label maps (0 background, 1 lumen, 2 wall) in 2D.
+
+**Longitudinal cut** (the bifurcation plane; the CCA runs along the image columns, the usual
+probe orientation): the vessel (lumen ∪ wall) is split by columns into the CCA part (one run
+of vessel pixels per column) and the ICA/ECA part (two runs). Because the outer wall is a
+tube around the centreline, the mid-point of a column run lies on the branch axis; straight
+axes are fitted to these mid-points (``numpy.polyfit``) and the bifurcation point is the
+least-squares intersection of the three axes. Along each axis, every 0.25 mm, a profile
+perpendicular to the axis is sampled (``scipy.ndimage.map_coordinates``, nearest label) and
+the run of vessel pixels and the run of lumen pixels that contain (or are nearest to) the
+axis give the signed edge distances :math:`t_w^\\pm` (outer wall) and :math:`t_l^\\pm`
+(lumen). An edge is *hidden* when the profile leaves the image or crosses into the other
+branch (beyond the ICA/ECA bisector); hidden edges are filled later from the other side
+(circular wall) and the wall thickness. Branch roles: the daughter with the larger outer
+diameter over its first 3–12 mm (the carotid bulb) is the ICA.
+
+**Transversal cuts**: CCA — largest vessel component; lumen and outer areas give
+area-equivalent diameters :math:`D = 2\\sqrt{A/\\pi}`, second moments an ellipticity. ICA —
+the cut may also show the ECA (touching or not), so the ICA vessel is the largest inscribed
+disc of the vessel mask (Euclidean distance transform), refined by a robust circle fit
+(``scipy.optimize.least_squares``, soft-L1 loss) of the outer boundary near it; the lumen
+components inside that circle give the residual lumen area and its eccentric offset.
+
+Hand-written parts: the run/profile logic is a few lines of NumPy on label arrays; no library
+offers "edges of a labelled tube along a normal". Everything else is scipy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage, optimize
+
+from twinflow.errors import InputError
+
+LUMEN, WALL = 1, 2
+#: Station step along the branch axes in the longitudinal cut (m).
+STATION_STEP_M = 0.25e-3
+
+
+@dataclass(slots=True)
+class LabelImage:
+    """A 2D label map with isotropic-or-not pixel spacing (m), rows = depth."""
+
+    labels: np.ndarray
+    spacing_m: tuple[float, float]  # (row, col)
+    path: Path
+
+    @classmethod
+    def read(cls, path: Path) -> LabelImage:
+        try:
+            img = sitk.ReadImage(str(path))
+        except RuntimeError as err:
+            raise InputError(f"{path}: cannot read label map ({str(err).splitlines()[0]})") \
+                from None
+        arr = sitk.GetArrayFromImage(img)
+        if arr.ndim == 3 and arr.shape[0] == 1:
+            arr = arr[0]
+        if arr.ndim != 2:
+            raise InputError(f"{path}: expected a 2D label map, got shape {arr.shape}")
+        sx, sy = img.GetSpacing()[:2]  # ITK: x = columns, y = rows; mm
+        labels = np.rint(arr).astype(np.int16)
+        bad = set(np.unique(labels)) - {0, LUMEN, WALL}
+        if bad:
+            raise InputError(f"{path}: label values {sorted(bad)} are not 0, 1 (lumen), "
+                             "2 (wall)")
+        if not (labels == LUMEN).any():
+            raise InputError(f"{path}: the label map has no lumen pixels")
+        return cls(labels, (sy * 1e-3, sx * 1e-3), Path(path))
+
+
+# ----------------------------------------------------------------------- transversal
+
+
+@dataclass(slots=True)
+class TransversalSection:
+    """Cross-section measured in a transversal cut (SI)."""
+
+    lumen_area_m2: float
+    outer_area_m2: float
+    outer_radius_m: float
+    lumen_offset_m: float         # distance lumen centroid - outer centre
+    lumen_ellipticity: float      # 1 - minor/major axis of the lumen
+    min_wall_thickness_m: float
+
+    @property
+    def lumen_diameter_m(self) -> float:
+        return 2.0 * float(np.sqrt(self.lumen_area_m2 / np.pi))
+
+    @property
+    def outer_diameter_m(self) -> float:
+        return 2.0 * self.outer_radius_m
+
+
+def _ellipticity(mask: np.ndarray) -> float:
+    r, c = np.nonzero(mask)
+    if len(r) < 5:
+        return 0.0
+    ev = np.linalg.eigvalsh(np.cov(np.stack([r, c])))
+    return float(1.0 - np.sqrt(max(ev[0], 0.0) / ev[1])) if ev[1] > 0 else 0.0
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    lab, n = ndimage.label(mask)
+    if n <= 1:
+        return mask.copy()
+    sizes = ndimage.sum(mask, lab, range(1, n + 1))
+    return lab == (int(np.argmax(sizes)) + 1)
+
+
+def measure_transversal_cca(img: LabelImage) -> TransversalSection:
+    """CCA: one round vessel; area-equivalent diameters of lumen and outer wall."""
+    if abs(img.spacing_m[0] - img.spacing_m[1]) > 1e-3 * img.spacing_m[0]:
+        raise InputError(f"{img.path}: transversal cuts need square pixels")
+    sp = img.spacing_m[0]
+    vessel = ndimage.binary_fill_holes(_largest(img.labels > 0))
+    lumen = _largest((img.labels == LUMEN) & vessel)
+    a_out, a_lum = vessel.sum() * sp * sp, lumen.sum() * sp * sp
+    co = np.array(ndimage.center_of_mass(vessel))
+    cl = np.array(ndimage.center_of_mass(lumen))
+    r_out = float(np.sqrt(a_out / np.pi))
+    off = float(np.linalg.norm(co - cl) * sp)
+    return TransversalSection(float(a_lum), float(a_out), r_out, off, _ellipticity(lumen),
+                              r_out - off - float(np.sqrt(a_lum / np.pi)))
+
+
+def _boundary(mask: np.ndarray) -> np.ndarray:
+    return mask & ~ndimage.binary_erosion(mask)
+
+
+def measure_transversal_ica(img: LabelImage) -> TransversalSection:
+    """ICA at the stenosis (or bulb): outer circle by EDT + robust circle fit, then lumen."""
+    if abs(img.spacing_m[0] - img.spacing_m[1]) > 1e-3 * img.spacing_m[0]:
+        raise InputError(f"{img.path}: transversal cuts need square pixels")
+    sp = img.spacing_m[0]
+    vessel = ndimage.binary_fill_holes(img.labels > 0)
+    edt = ndimage.distance_transform_edt(vessel)
+    centre0 = np.array(np.unravel_index(int(np.argmax(edt)), edt.shape), float)
+    r0 = float(edt.max()) + 0.5
+    comp_lab, _ = ndimage.label(vessel)
+    comp = comp_lab == comp_lab[tuple(centre0.astype(int))]
+    br, bc = np.nonzero(_boundary(comp))
+    pts = np.stack([br, bc], 1).astype(float)
+    near = np.linalg.norm(pts - centre0, axis=1) <= 1.3 * r0
+    pts = pts[near]
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(pts - p[:2], axis=1) - p[2]
+
+    fit = optimize.least_squares(resid, [*centre0, r0], loss="soft_l1", f_scale=1.0)
+    cr, cc, r_fit = fit.x
+    r_fit += 0.5  # boundary pixel centres lie half a pixel inside the edge
+    rr, ccg = np.mgrid[0:vessel.shape[0], 0:vessel.shape[1]]
+    disc = (rr - cr) ** 2 + (ccg - cc) ** 2 <= r_fit ** 2
+    # lumen pixels inside the ICA outer circle (an ECA lumen touching it is cut away)
+    lumen = (img.labels == LUMEN) & disc
+    if lumen.any():
+        lumen = _largest(lumen)
+    if not lumen.any():
+        raise InputError(f"{img.path}: no lumen inside the ICA vessel of this transversal cut")
+    cl = np.array(ndimage.center_of_mass(lumen))
+    a_lum = float(lumen.sum() * sp * sp)
+    r_out = float(r_fit * sp)
+    off = float(np.linalg.norm(cl - [cr, cc]) * sp)
+    return TransversalSection(a_lum, float(np.pi * r_out ** 2), r_out, off,
+                              _ellipticity(lumen),
+                              r_out - off - float(np.sqrt(a_lum / np.pi)))
+
+
+# ----------------------------------------------------------------------- longitudinal
+
+
+class NoBifurcation(InputError):
+    """The longitudinal cut does not show three separable branches (template fallback)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class BranchProfile:
+    """Edges along one branch axis in the longitudinal cut (SI; NaN where hidden)."""
+
+    name: str
+    direction: np.ndarray          # 2D unit vector (row, col) in m-coordinates, downstream
+    normal: np.ndarray             # 2D unit normal (row, col)
+    s: np.ndarray                  # arclength from the bifurcation (CCA negative), m
+    wall_plus: np.ndarray          # t_w^+ (m), NaN hidden
+    wall_minus: np.ndarray         # t_w^- (m, negative), NaN hidden
+    lumen_plus: np.ndarray
+    lumen_minus: np.ndarray
+
+
+@dataclass(slots=True)
+class LongitudinalCut:
+    """Axes, bifurcation point and edge profiles of the three branches (2D, m)."""
+
+    origin: np.ndarray             # bifurcation point (row, col), m
+    branches: dict[str, BranchProfile]
+    notes: list[str] = field(default_factory=list)
+
+
+def _runs(line: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index runs where ``line`` is True."""
+    d = np.diff(np.concatenate([[0], line.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(d == 1)[0].tolist(), np.nonzero(d == -1)[0].tolist(),
+                    strict=True))
+
+
+def _fit_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Total-least-squares line through 2D points: (centroid, unit direction)."""
+    c = points.mean(axis=0)
+    _, _, vt = np.linalg.svd(points - c, full_matrices=False)
+    return c, vt[0]
+
+
+def _intersect(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Least-squares point closest to a set of 2D lines (point, direction)."""
+    a = np.zeros((2, 2))
+    b = np.zeros(2)
+    for p, d in lines:
+        proj = np.eye(2) - np.outer(d, d)
+        a += proj
+        b += proj @ p
+    return np.linalg.solve(a, b)
+
+
+def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
+    """Axes and edge profiles of CCA, ICA and ECA (module docstring)."""
+    lab = img.labels
+    vessel = ndimage.binary_fill_holes(_largest(lab > 0))
+    lab = np.where(vessel, lab, 0)
+    lab = np.where(vessel & (lab == 0), WALL, lab)
+    sr, sc = img.spacing_m
+    rows, cols = lab.shape
+    n_runs = np.array([len(_runs(vessel[:, j])) for j in range(cols)])
+    one, two = np.nonzero(n_runs == 1)[0], np.nonzero(n_runs == 2)[0]
+    if len(one) < 20 or len(two) < 20:
+        raise NoBifurcation(img.path, "ICA and ECA are not separated in the longitudinal "
+                            "cut (no clear bifurcation)")
+    flip = one.mean() > two.mean()
+    if flip:  # CCA on the right: mirror the columns, measure, mirror back at the end
+        lab, vessel, n_runs = lab[:, ::-1], vessel[:, ::-1], n_runs[::-1]
+        one, two = np.nonzero(n_runs == 1)[0], np.nonzero(n_runs == 2)[0]
+    present = np.nonzero(n_runs > 0)[0]
+    c_first, c_last = present.min(), present.max()
+    # split column: first column of the last long stretch of two-run columns
+    two_mask = n_runs == 2
+    runs2 = _runs(two_mask)
+    c_split = max(runs2, key=lambda r: r[1] - r[0])[0]
+    cca_cols = [j for j in one if c_first + 2 <= j < c_split and n_runs[j] == 1]
+    mids, widths = [], []
+    for j in cca_cols:
+        (a, b), = _runs(vessel[:, j])
+        if a == 0 or b == rows:
+            continue
+        mids.append(((a + b - 1) / 2 * sr, j * sc))
+        widths.append((b - a) * sr)
+    d_cca = float(np.median(widths))
+    mids_a = np.array(mids)
+    mids_a = mids_a[mids_a[:, 1] < c_split * sc - 1.0 * d_cca]
+    if len(mids_a) < 10:
+        raise NoBifurcation(img.path, "too little CCA is visible in the longitudinal cut")
+    cca_c, cca_d = _fit_line(mids_a)
+    if cca_d[1] < 0:
+        cca_d = -cca_d
+    # daughters: two runs per column, beyond the split and with a gap between them
+    up, down = [], []
+    for j in range(c_split, c_last - 1):
+        rs = _runs(vessel[:, j])
+        if len(rs) != 2 or rs[0][0] == 0 or rs[1][1] == rows:
+            continue
+        if j * sc < c_split * sc + 0.3 * d_cca:
+            continue
+        up.append(((rs[0][0] + rs[0][1] - 1) / 2 * sr, j * sc))
+        down.append(((rs[1][0] + rs[1][1] - 1) / 2 * sr, j * sc))
+    if len(up) < 10:
+        raise NoBifurcation(img.path, "too little of the ICA/ECA is visible in the "
+                            "longitudinal cut")
+    lines = {"cca": (cca_c, cca_d), "up": _fit_line(np.array(up)),
+             "down": _fit_line(np.array(down))}
+    for key in ("up", "down"):
+        c, d = lines[key]
+        lines[key] = (c, d if d[1] > 0 else -d)
+    c_lo, c_hi = c_first + 0.5, c_last - 0.5  # picture columns (the window may be wider)
+
+    def profile(origin: np.ndarray, bis: np.ndarray, name: str, d: np.ndarray,
+                s_values: np.ndarray, other_side: float | None) -> BranchProfile:
+        n = np.array([-d[1], d[0]])
+        t = np.arange(-3.0 * d_cca, 3.0 * d_cca, 0.25 * min(sr, sc))
+        out = {k: np.full(len(s_values), np.nan) for k in ("wp", "wm", "lp", "lm")}
+        for i, s in enumerate(s_values):
+            p = origin + s * d
+            pts = p[None, :] + t[:, None] * n[None, :]
+            rc = np.stack([pts[:, 0] / sr, pts[:, 1] / sc])
+            inside = ((rc[0] >= -0.5) & (rc[0] <= rows - 0.5) & (rc[1] >= c_lo)
+                      & (rc[1] <= c_hi))
+            vals = ndimage.map_coordinates(lab, rc, order=0, mode="constant", cval=-1)
+            vals = np.where(inside, vals, -1)
+            k0 = int(np.argmin(np.abs(t)))
+            # side of the bisector (daughters): positive = this branch's side
+            side = None
+            if other_side is not None:
+                rel = pts - origin
+                side = other_side * (rel[:, 0] * bis[1] - rel[:, 1] * bis[0])
+            for key_p, key_m, good in (("wp", "wm", vals > 0), ("lp", "lm", vals == LUMEN)):
+                if not good[k0]:
+                    if key_p == "wp":
+                        break  # axis point outside the vessel: station unusable
+                    cand = np.nonzero(good & (np.abs(t) < 0.6 * d_cca))[0]
+                    if len(cand) == 0:
+                        out["lp"][i] = out["lm"][i] = 0.0  # occluded lumen
+                        continue
+                    k_start = int(cand[np.argmin(np.abs(t[cand]))])
+                else:
+                    k_start = k0
+                hi = k_start
+                while hi + 1 < len(t) and good[hi + 1]:
+                    hi += 1
+                lo = k_start
+                while lo - 1 >= 0 and good[lo - 1]:
+                    lo -= 1
+                for key, k_edge, k_next in ((key_p, hi, hi + 1), (key_m, lo, lo - 1)):
+                    if k_next < 0 or k_next >= len(t) or vals[k_next] < 0:
+                        continue  # leaves the picture: hidden
+                    if side is not None and side[k_edge] < 0:
+                        continue  # crossed into the other daughter: hidden
+                    out[key][i] = 0.5 * (t[k_edge] + t[k_next])
+        return BranchProfile(name, d, n, s_values, out["wp"], out["wm"], out["lp"],
+                             out["lm"])
+
+    def s_range(origin: np.ndarray, d: np.ndarray, sign: float) -> np.ndarray:
+        # visible arclength: the axis stays in the picture, less half a CCA diameter
+        s_max = 0.0
+        while s_max < 0.2:
+            p = origin + sign * (s_max + STATION_STEP_M) * d
+            if not (0 <= p[0] < shape_m[0] and c_lo * sc <= p[1] <= c_hi * sc):
+                break
+            s_max += STATION_STEP_M
+        return np.arange(0.0, max(s_max - 0.5 * d_cca, 0.0) + 1e-12, STATION_STEP_M)
+
+    shape_m = (rows * sr, cols * sc)
+    for _ in range(2):  # second pass: axes refitted to the wall mid-points of the profiles
+        origin = _intersect(list(lines.values()))
+        bis = lines["up"][1] + lines["down"][1]
+        bis /= np.linalg.norm(bis)
+        cca_d = lines["cca"][1]
+        branches = {"cca": profile(origin, bis, "cca", cca_d,
+                                   -s_range(origin, cca_d, -1.0)[::-1], None)}
+        for key in ("up", "down"):
+            d = lines[key][1]
+            sgn = 1.0 if (d[0] * bis[1] - d[1] * bis[0]) > 0 else -1.0
+            branches[key] = profile(origin, bis, key, d, s_range(origin, d, 1.0), sgn)
+        new_lines = {}
+        for key, bp in branches.items():
+            ok = np.isfinite(bp.wall_plus) & np.isfinite(bp.wall_minus)
+            ok &= (bp.s < -d_cca) if key == "cca" else (bp.s > 0.5 * d_cca)
+            if ok.sum() < 10:
+                new_lines[key] = lines[key]
+                continue
+            c = 0.5 * (bp.wall_plus[ok] + bp.wall_minus[ok])
+            mid = origin[None, :] + bp.s[ok, None] * bp.direction + c[:, None] * bp.normal
+            cen, dd = _fit_line(mid)
+            new_lines[key] = (cen, dd if dd[1] > 0 else -dd)
+        lines = new_lines
+    # roles: the larger outer diameter over 3-12 mm (the bulb) is the ICA
+    def mean_outer(bp: BranchProfile) -> float:
+        sel = (bp.s > 3e-3) & (bp.s < 12e-3)
+        w = bp.wall_plus[sel] - bp.wall_minus[sel]
+        w = w[np.isfinite(w)]
+        if len(w) == 0:
+            w = np.abs(np.concatenate([bp.wall_plus[sel], bp.wall_minus[sel]])) * 2
+            w = w[np.isfinite(w)]
+        return float(np.mean(w)) if len(w) else 0.0
+
+    ica_key = "up" if mean_outer(branches["up"]) >= mean_outer(branches["down"]) else "down"
+    eca_key = "down" if ica_key == "up" else "up"
+    result = {"cca": branches["cca"], "ica": branches[ica_key], "eca": branches[eca_key]}
+    for k, bp in result.items():
+        bp.name = k
+    notes = []
+    if flip:
+        notes.append("CCA on the right of the longitudinal image: columns mirrored")
+        # mirroring columns is a reflection of the plane; 3D placement only uses lengths,
+        # angles and radii, which a reflection keeps.
+    return LongitudinalCut(origin, result, notes)

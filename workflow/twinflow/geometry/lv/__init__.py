@@ -1,0 +1,10 @@
+"""Personalised left ventricle: reconstruction from masks or measurements, and meshing.
+
+* :mod:`.biplane` — apical 4/2-chamber label maps: biplane method of discs (Simpson) and
+  biplane-interpolated endo/epi surfaces;
+* :mod:`.volume` — 3D CT/MR label maps: base plane, marching-cubes surfaces;
+* :mod:`.surfaces` — the LV frame, volumes closed at the base, wall thickness, LV mass;
+* :mod:`.reconstruct` — ``reconstruct_lv`` and ``python -m twinflow.geometry.lv.reconstruct``;
+* :mod:`.mesh` — ``mesh_lv`` and ``python -m twinflow.geometry.lv.mesh`` (gmsh -> XDMF with
+  the tags of :mod:`twinflow.geometry.lv_tags`).
+"""

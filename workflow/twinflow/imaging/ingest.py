@@ -1,0 +1,209 @@
+"""Ingest one case's images: read, de-identify, window, normalise, write NIfTI + sidecars.
+
+``ingest_case(case_json, out_dir)`` reads the canonical case (``results/<id>/case.json``,
+plain ``json.load``; only its ``images`` and ``preprocessing`` keys are used) and writes, for
+image entry ``i``:
+
+* ``out_dir/<ii>-<view>[-<phase>].nii.gz`` — float32 grey, the static window of
+  :mod:`twinflow.imaging.preprocess` for 2D views (``(frames, rows, cols)`` for a cine when no
+  ``frame`` is chosen), the whole volume for ``view: volume``; spacing and origin in mm
+  (ITK/NIfTI convention), direction kept;
+* ``out_dir/<ii>-<view>[-<phase>].json`` — the sidecar: modality, view, phase, kind,
+  ``spacing_m`` (ITK order x, y[, z]), frame times in s, window, normalisation and what
+  de-identification did;
+* ``out_dir/manifest.json`` — the list of both, written last.
+
+All images are read and checked before the first file is written, so a bad image leaves
+no partial output. No identifier is written anywhere: images are rebuilt from pixel arrays,
+sidecars hold whitelisted values only (:mod:`twinflow.imaging.deid`), the source is named by
+its SHA-256 (not its path, which may contain a name), and log lines carry neither paths nor
+header values.
+
+Run as ``python -m twinflow.imaging.ingest CASE_JSON OUT_DIR`` (rule ``ingest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import SimpleITK as sitk
+
+from twinflow.errors import InputError, TwinflowError
+from twinflow.imaging.deid import PROFILE
+from twinflow.imaging.preprocess import DEFAULT_WINDOW, choose_window, normalise
+from twinflow.imaging.read import MedicalImage, read_image
+from twinflow.io import atomic_path, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+MODALITIES: tuple[str, ...] = ("ultrasound", "echo", "ct", "mr")
+VIEWS: tuple[str, ...] = ("transversal-cca", "transversal-ica", "longitudinal", "apical-4ch",
+                          "apical-2ch", "volume")
+PHASES: tuple[str | None, ...] = ("end-diastole", "end-systole", None)
+#: DICOM Modality values compatible with each case modality.
+_DICOM_MODALITY: dict[str, tuple[str, ...]] = {
+    "ultrasound": ("US",), "echo": ("US",), "ct": ("CT",), "mr": ("MR",)}
+
+
+@dataclass(slots=True)
+class IngestedImage:
+    """One processed image, ready to write."""
+
+    stem: str
+    image: sitk.Image
+    sidecar: dict[str, Any]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _check_entry(entry: dict[str, Any], i: int, case: str) -> None:
+    where = f"{case}: images[{i}]"
+    if not isinstance(entry, dict) or "path" not in entry:
+        raise InputError(f"{where}: needs at least 'path'")
+    if entry.get("modality") not in MODALITIES:
+        raise InputError(f"{where}: modality {entry.get('modality')!r} is not one of "
+                         f"{', '.join(MODALITIES)}")
+    if entry.get("view") not in VIEWS:
+        raise InputError(f"{where}: view {entry.get('view')!r} is not one of {', '.join(VIEWS)}")
+    if entry.get("phase") not in PHASES:
+        raise InputError(f"{where}: phase {entry.get('phase')!r} is not end-diastole, "
+                         "end-systole or null")
+
+
+def process_image(entry: dict[str, Any], index: int, root: Path,
+                  preprocessing: dict[str, Any]) -> IngestedImage:
+    """Read and pre-process one case image entry (see module docstring)."""
+    path = Path(entry["path"])
+    path = path if path.is_absolute() else root / path
+    boxes = entry.get("burned_in_text") or []
+    image = read_image(path, pixel_spacing_m=entry.get("pixel_spacing"),
+                       frame=entry.get("frame"), burned_in_boxes=boxes)
+    modality, view, phase = entry["modality"], entry["view"], entry.get("phase")
+    if image.modality and image.modality not in _DICOM_MODALITY[modality]:
+        raise InputError(f"{path}: DICOM modality {image.modality} does not match the case "
+                         f"modality {modality!r}")
+    if (view == "volume") != (image.kind == "volume"):
+        rule = "3D volumes need" if image.kind == "volume" else "only 3D volumes are"
+        raise InputError(f"{path}: a {image.kind} image cannot be view {view!r} "
+                         f"({rule} view 'volume')")
+    method = str(preprocessing.get("normalisation", "percentile"))
+    window_info: dict[str, Any] | None = None
+    if image.kind == "volume":
+        array = normalise(image.array, method)
+        origin, spacing = image.origin_m, image.spacing_m
+    else:
+        first = image.array if image.kind == "2d" else image.array[0]
+        window, box = choose_window(first, preprocessing.get("window", DEFAULT_WINDOW),
+                                    preprocessing.get("window_origin"))
+        array = window.cut(normalise(image.array, method, region=box))
+        sx, sy = image.spacing_m[:2]
+        origin = (image.origin_m[0] + window.col0 * sx, image.origin_m[1] + window.row0 * sy) \
+            + tuple(image.origin_m[2:])
+        spacing = image.spacing_m
+        window_info = {"row0": window.row0, "col0": window.col0, "rows": window.rows,
+                       "cols": window.cols, "content_box": list(box)}
+    out = MedicalImage(array, image.kind, spacing, origin, image.direction,
+                       image.source_format, image.spacing_source)
+    stem = f"{index:02d}-{view}" + (f"-{phase}" if phase else "")
+    sidecar = {
+        "modality": modality,
+        "view": view,
+        "phase": phase,
+        "kind": image.kind,
+        "shape": list(array.shape),
+        "spacing_m": list(spacing),
+        "origin_m": list(origin),
+        "direction": list(image.direction),
+        "frame": entry.get("frame"),
+        "frame_times_s": image.frame_times_s,
+        "window": window_info,
+        "normalisation": method,
+        "intensity": "float32, normalised" if method != "none" else "float32, as read",
+        "file_units": "NIfTI spacing and origin in mm (ITK convention); JSON values SI",
+        "source": {"index": index, "format": image.source_format, "sha256": _sha256(path),
+                   "spacing_source": image.spacing_source, "colour": image.was_colour,
+                   "overlay_pixels_replaced": image.overlay_pixels,
+                   "dicom": image.header},
+        "deidentification": {"profile": PROFILE, "burned_in_boxes_blanked": len(boxes),
+                             "dicom_burned_in_annotation": image.burned_in_annotation},
+    }
+    if image.burned_in_annotation and not boxes:
+        log.warning("image %d: DICOM flags burned-in annotation but the case marks no "
+                    "burned_in_text boxes", index)
+    return IngestedImage(stem, out.to_sitk(), sidecar)
+
+
+def ingest_case(case_json: Path, out_dir: Path, root: Path | None = None) -> list[Path]:
+    """Ingest every image of the case; return the written paths (manifest last).
+
+    Image paths in the case are relative to ``root`` (default: the working directory, the
+    repository root where Snakemake runs).
+    """
+    case_json, out_dir = Path(case_json), Path(out_dir)
+    root = Path.cwd() if root is None else Path(root)
+    try:
+        case = json.loads(case_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{case_json}: case file not found") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{case_json}: not valid JSON ({err.msg} at line {err.lineno})") \
+            from None
+    entries = case.get("images") or []
+    if not isinstance(entries, list) or not entries:
+        raise InputError(f"{case_json}: case lists no images")
+    preprocessing = case.get("preprocessing") or {}
+    for i, entry in enumerate(entries):
+        _check_entry(entry, i, str(case_json))
+    processed = [process_image(e, i, root, preprocessing) for i, e in enumerate(entries)]
+    written: list[Path] = []
+    listing = []
+    for item in processed:
+        image_path = out_dir / f"{item.stem}.nii.gz"
+        with atomic_path(image_path) as tmp:
+            sitk.WriteImage(item.image, str(tmp), useCompression=True)
+        sidecar_path = write_json_atomic(out_dir / f"{item.stem}.json", item.sidecar)
+        written += [image_path, sidecar_path]
+        listing.append({"image": image_path.name, "sidecar": sidecar_path.name,
+                        "modality": item.sidecar["modality"], "view": item.sidecar["view"],
+                        "phase": item.sidecar["phase"], "kind": item.sidecar["kind"]})
+        log.info("image %s: %s %s written", item.sidecar["source"]["index"],
+                 item.sidecar["view"], item.sidecar["kind"])
+    manifest = write_json_atomic(out_dir / "manifest.json",
+                                 {"images": listing, "deidentification": PROFILE})
+    written.append(manifest)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m twinflow.imaging.ingest",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("case_json", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pydicom").setLevel(logging.ERROR)  # header quirks are not user errors
+    try:
+        ingest_case(args.case_json, args.out_dir)
+    except TwinflowError as err:
+        for line in err.lines:
+            print(line, file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""twinflow.physics package."""

@@ -1,0 +1,180 @@
+r"""The closed-loop 0D circulation (Regazzoni et al. 2020) with the LV supplied from outside.
+
+Uses :class:`circulation.regazzoni2020.Regazzoni2020` (package ``circulation``; units mmHg,
+mL, s) for the equations: four chambers, valves as smooth diodes
+(:math:`R(\Delta p)` between ``Rmin`` and ``Rmax``), systemic and pulmonary arterial/venous
+RLC compartments. Here its LV pressure law is replaced by a pressure prescribed per time step
+(the 3D LV's cavity pressure): :meth:`Circulation0D.advance` integrates all 12 states over one
+step with :math:`p_{LV}` held at the end-of-step value, by ``substeps`` forward-Euler
+sub-steps (the package's own ``forward_euler`` update, :math:`y \leftarrow y + h\,f(t, y)`).
+The end-of-step LV volume :math:`V_{LV}^{n+1}(p_{LV})` is the target of the 3D volume
+constraint, which makes the 3D--0D coupling implicit in :math:`p_{LV}`.
+
+Parameters: the package defaults (Regazzoni et al. 2020, arXiv:2011.15040), then the case's
+overrides (``physics.circulation.parameters``, flat names as in
+:func:`circulation.regazzoni2020.flat_ode_parameters`, e.g. ``R_AR_SYS: "0.8 mmHg*s/mL"``),
+then the drug factors of the scenario (``circulation.NAME`` keys of
+:func:`twinflow.drugs.effects.parameter_factors`), then the heart rate of the case.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinflow.errors import InputError
+
+MMHG = 133.322387415  # Pa per mmHg (conventional millimetre of mercury)
+ML = 1.0e-6  # m^3 per mL
+
+_CHAMBERS = ("LA", "LV", "RA", "RV")
+_CHAMBER_KEYS = ("EA", "EB", "TC", "TR", "tC", "V0")
+_VALVES = ("MV", "AV", "TV", "PV")
+_VESSEL_KEYS = ("R_AR", "C_AR", "R_VEN", "C_VEN", "L_AR", "L_VEN")
+
+
+def parameter_path(name: str) -> tuple[str, ...]:
+    """Nested location of a flat Regazzoni parameter name (``R_AR_SYS`` -> circulation/SYS/R_AR)."""
+    if name == "HR":
+        return ("HR",)
+    head, _, tail = name.rpartition("_")
+    if tail in _CHAMBERS and head in _CHAMBER_KEYS:
+        return ("chambers", tail, head)
+    if tail in _VALVES and head in ("Rmin", "Rmax"):
+        return ("valves", tail, head)
+    if tail in ("SYS", "PUL") and head in _VESSEL_KEYS:
+        return ("circulation", tail, head)
+    raise KeyError(name)
+
+
+def _get(tree: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for k in path[:-1]:
+        tree = tree[k]
+    return tree[path[-1]]
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for k in path[:-1]:
+        tree = tree[k]
+    tree[path[-1]] = value
+
+
+def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
+                         factors: dict[str, float], where: str = "case") -> dict[str, Any]:
+    """Nested parameters without units (mmHg, mL, s) for :class:`Regazzoni2020`."""
+    from circulation import units
+    from circulation.base import remove_units
+    from circulation.regazzoni2020 import Regazzoni2020
+
+    params = Regazzoni2020.default_parameters()
+    params["HR"] = heart_rate_hz * units.ureg("Hz")
+    for name, text in overrides.items():
+        try:
+            path = parameter_path(name)
+        except KeyError:
+            raise InputError(f"{where}: unknown circulation parameter '{name}'") from None
+        default = _get(params, path)
+        try:
+            q = units.ureg.Quantity(str(text))
+            _set(params, path, q.to(default.units))
+        except Exception as err:  # pint errors: bad unit or dimension
+            raise InputError(f"{where}: circulation parameter {name}: {err}") from None
+    for key, f in factors.items():
+        if not key.startswith("circulation."):
+            continue
+        name = key.split(".", 1)[1]
+        try:
+            path = parameter_path(name)
+        except KeyError:
+            raise InputError(f"{where}: drug factor for unknown parameter '{name}'") from None
+        _set(params, path, _get(params, path) * f)
+    return remove_units(params)
+
+
+@dataclass
+class Circulation0D:
+    """Regazzoni 2020 closed loop whose LV pressure is set from outside (mmHg, mL, s)."""
+
+    parameters: dict[str, Any]
+    substeps: int = 4
+    state: np.ndarray = field(init=False)
+    p_lv_mmhg: float = 0.0
+
+    def __post_init__(self) -> None:
+        from circulation.base import remove_units
+        from circulation.regazzoni2020 import Regazzoni2020
+
+        self.model = _quiet_model(Regazzoni2020, self.parameters,
+                                  p_LV=lambda V, t: self.p_lv_mmhg)
+        self.state = np.array(list(remove_units(
+            Regazzoni2020.default_initial_conditions()).values()), dtype=float)
+        self.names = Regazzoni2020.state_names()
+
+    @property
+    def rr(self) -> float:
+        return 1.0 / float(self.parameters["HR"])
+
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        return np.array(self.model.rhs(t, y), dtype=float)
+
+    def advance(self, t: float, dt: float, p_lv_mmhg: float,
+                y: np.ndarray | None = None) -> np.ndarray:
+        """State after one step ``t -> t + dt`` with the LV pressure held at ``p_lv_mmhg``."""
+        self.p_lv_mmhg = p_lv_mmhg
+        yk = np.array(self.state if y is None else y, dtype=float)
+        h = dt / self.substeps
+        for k in range(self.substeps):
+            yk = yk + h * self.rhs(t + k * h, yk)
+        return yk
+
+    def variables(self, t: float, y: np.ndarray, p_lv_mmhg: float) -> dict[str, float]:
+        """Pressures and valve flows of a state (mmHg, mL/s)."""
+        self.p_lv_mmhg = p_lv_mmhg
+        var = np.array(self.model.update_static_variables(t, y), dtype=float)
+        names = self.model.var_names()
+        out = {n: float(v) for n, v in zip(names, var, strict=True)}
+        out.update({n: float(v) for n, v in zip(self.names, y, strict=True)})
+        return out
+
+
+def _quiet_model(cls: Any, parameters: dict[str, Any], **kwargs: Any) -> Any:
+    """Instantiate a ``circulation`` model without its file dumps and rich logging."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    logging.getLogger("circulation").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = cls(parameters=copy.deepcopy(parameters), outdir=Path(tmp), **kwargs)
+    logging.getLogger("circulation").setLevel(logging.WARNING)
+    return model
+
+
+def periodic_0d_state(parameters: dict[str, Any], dt: float = 5e-4, max_beats: int = 60,
+                      tol: float = 1e-4) -> tuple[np.ndarray, int, float]:
+    """Run the full 0D model (LV by its time-varying elastance) to a periodic state.
+
+    Returns (state at the start of the last beat, beats run, relative change of the state
+    over the last beat, max-norm scaled per component). Forward Euler with ``dt`` as in the
+    package's ``solve(method="forward_euler")``.
+    """
+    from circulation.base import remove_units
+    from circulation.regazzoni2020 import Regazzoni2020
+
+    model = _quiet_model(Regazzoni2020, parameters)
+    y = np.array(list(remove_units(Regazzoni2020.default_initial_conditions()).values()),
+                 dtype=float)
+    rr = 1.0 / float(parameters["HR"])
+    n = int(round(rr / dt))
+    err = np.inf
+    for beat in range(1, max_beats + 1):
+        y0 = y.copy()
+        for i in range(n):
+            y = y + dt * np.array(model.rhs(i * dt, y), dtype=float)
+        err = float(np.max(np.abs(y - y0) / np.maximum(np.abs(y0), 1.0)))
+        if err < tol:
+            return y, beat, err
+    return y, max_beats, err

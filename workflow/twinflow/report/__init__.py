@@ -1,0 +1,1 @@
+"""Reports: per-case HTML pages gathering measurements, scenario results and figures."""

@@ -1,0 +1,1 @@
+"""Verification problems with published reference solutions."""
