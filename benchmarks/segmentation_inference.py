@@ -84,6 +84,7 @@ def main() -> None:
             ort_rate = _rate(lambda v: onnx_model.session.run(None, {onnx_model.input_name: v}),
                              x, args.repeats)
             run = {"batch": b, "keras": keras_rate, "onnxruntime": ort_rate,
+                   "load_average_1min_after": os.getloadavg()[0],
                    "speedup_onnxruntime_over_keras":
                        ort_rate["images_per_s"] / keras_rate["images_per_s"]}
             results["runs"].append(run)

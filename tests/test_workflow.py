@@ -20,7 +20,7 @@ def _project_copy(tmp_path: Path) -> Path:
     """A throw-away copy of the workflow files, so runs never touch the checkout."""
     dst = tmp_path / "project"
     dst.mkdir()
-    for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas"):
+    for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas", "models"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / item)
     return dst

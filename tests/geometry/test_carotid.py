@@ -60,14 +60,16 @@ def test_surfaces_watertight_and_tagged(patient0: tuple[Path, tuple]) -> None:
     assert pv.read(out / "wall.vtp").volume > pv.read(out / "lumen.vtp").volume
 
 
-@pytest.mark.parametrize("k", [0, 2])
+@pytest.mark.parametrize("k", [0, 1, 2])
 def test_reconstruction_matches_truth(synth3: Path, tmp_path: Path, k: int) -> None:
-    """Patients 0 and 2: longitudinal cuts that separate ICA and ECA (patient 1's does not:
-    see the slow test)."""
+    """Patients 0 and 2: longitudinal cuts that separate ICA and ECA; patient 1: ICA and ECA
+    walls touch (no background between them) and only ~2.5 mm of the daughters is visible."""
     meas, truth, dist = _reconstruct(synth3, k, tmp_path)
+    assert not any("unusable" in n for n in meas["notes"])  # no template fallback
     assert dist["mean_surface_distance_m"] <= MSD_LIMIT_M
     assert abs(meas["stenosis_nascet"] - truth["measures"]["stenosis_nascet"]) <= STENOSIS_LIMIT
-    assert abs(meas["stenosis_area"] - truth["measures"]["stenosis_area"]) <= STENOSIS_LIMIT
+    if k != 1:  # patient 1: the ECA touches the ICA in the transversal cut (see docs)
+        assert abs(meas["stenosis_area"] - truth["measures"]["stenosis_area"]) <= STENOSIS_LIMIT
     assert abs(meas["cca_lumen_diameter_m"] - truth["parameters"]["cca_diameter_m"]) < 0.1e-3
 
 
@@ -101,9 +103,19 @@ def test_fluid_mesh_reads_in_dolfinx(patient0: tuple[Path, tuple], tmp_path: Pat
         assert area > 1e-6  # > 1 mm^2: every opening is meshed
 
 
+def test_template_fallback_uses_transversal_ica_stenosis(synth3: Path, tmp_path: Path
+                                                        ) -> None:
+    """Without a longitudinal cut, NASCET comes from the transversal ICA cut (patient 2:
+    34 % NASCET) against the template distal ICA, not 0."""
+    p = synth3 / "carotid-002"
+    views = [(v, p / f"{v}.mask.nii.gz") for v in ("transversal-cca", "transversal-ica")]
+    meas = json.loads(reconstruct_from_masks(views, Template(), tmp_path).read_text())
+    truth = json.loads((p / "truth.json").read_text())["measures"]["stenosis_nascet"]
+    assert "template ICA" in meas["stenosis_nascet_source"]
+    assert abs(meas["stenosis_nascet"] - truth) <= 0.1  # template distal ICA: 0.7 x CCA
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="3 of 10 synthetic longitudinal cuts (patients 1, 3, "
-                   "9) do not separate ICA and ECA; the template fallback misses 0.3 mm")
 def test_ten_patients(tmp_path: Path) -> None:
     root = _dataset(tmp_path, 10)
     bad = []
@@ -115,3 +127,40 @@ def test_ten_patients(tmp_path: Path) -> None:
         if not ok:
             bad.append(k)
     assert not bad, f"patients failing the acceptance: {bad}"
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_demo_mesh_quality_and_navier_stokes_on_two_ranks(patient0: tuple[Path, tuple],
+                                                          tmp_path: Path) -> None:
+    """Demo-size fluid mesh (case defaults: radius/6, 3-diameter flow extensions): quality
+    limits, then three P2/P1 Navier--Stokes steps on 2 MPI ranks with the facet tags of
+    geometry/tags.py (inlet CCA, ICA/ECA pressure outlets)."""
+    import subprocess
+    import sys
+
+    from twinflow.geometry.carotid.mesh import mesh_carotid
+
+    out, _ = patient0
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 3.0},
+                                "mesh": {"cell_size": None}}))
+    xdmf = mesh_carotid(out, case, tmp_path / "mesh")
+    quality = json.loads((tmp_path / "mesh" / "mesh_quality.json").read_text())
+    assert quality["inverted_cells"] == 0
+    assert quality["min_dihedral_angle_deg"] > 5.0
+    settings = {"density": 1050.0, "viscosity": 3.5e-3, "period": 1.0, "time_step": 1e-3,
+                "cycles": 1, "max_steps": 3, "render": False,
+                "inflow": {"type": "steady", "flow": 6e-6},
+                "outlets": {str(tags.OUTLET_ICA): {"model": "pressure", "value": 0.0},
+                            str(tags.OUTLET_ECA): {"model": "pressure", "value": 0.0}}}
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    venv_bin = Path(__file__).resolve().parents[2] / ".venv" / "bin"
+    proc = subprocess.run([str(venv_bin / "mpirun"), "-n", "2", sys.executable, "-m",
+                           "twinflow.physics.navier_stokes", "--mesh", str(xdmf),
+                           "--settings", str(tmp_path / "settings.json"), "--out",
+                           str(tmp_path / "flow")], capture_output=True, text=True,
+                          timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    series = np.genfromtxt(tmp_path / "flow" / "series.csv", delimiter=",", names=True)
+    assert np.all(np.isfinite(series.view((float, len(series.dtype.names)))))

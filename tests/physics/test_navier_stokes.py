@@ -134,7 +134,8 @@ def test_womersley_alpha_4_on_two_ranks(tmp_path: Path) -> None:
     tau_num, tau_ex = series["wss_mean_z"][-n:], exact.wall_shear_stress(t)
     amplitude_ratio = np.ptp(tau_num) / np.ptp(tau_ex)
     print(f"womersley: velocity error {velocity_error:.4f}, WSS amplitude ratio "
-          f"{amplitude_ratio:.4f}, WSS max error {np.abs(tau_num - tau_ex).max() / np.abs(tau_ex).max():.4f}, "
+          f"{amplitude_ratio:.4f}, WSS max error "
+          f"{np.abs(tau_num - tau_ex).max() / np.abs(tau_ex).max():.4f}, "
           f"mean WSS {tau_num.mean():.4f} vs {tau_ex.mean():.4f} Pa")
     assert velocity_error < 0.03
     assert abs(amplitude_ratio - 1) < 0.03

@@ -15,7 +15,7 @@ from twinflow.physics import womersley as w
 def test_profile_carries_unit_flow(alpha: float) -> None:
     # (1/(pi R^2)) * int_0^R 2 pi r u dr = 1 for the per-unit-flow profile (R = 1)
     for part in (np.real, np.imag):
-        value = quad(lambda s: 2 * s * part(w.profile_per_unit_flow(s, alpha)), 0, 1)[0]
+        value = quad(lambda s, f=part: 2 * s * f(w.profile_per_unit_flow(s, alpha)), 0, 1)[0]
         assert value == pytest.approx(1.0 if part is np.real else 0.0, abs=1e-10)
 
 

@@ -202,7 +202,7 @@ class Blood(Strict):
 
 
 class FlowTable(Strict):
-    """A measured flow waveform over one period (linear interpolation, periodic)."""
+    """A measured flow waveform over one period (periodic cubic spline through the points)."""
 
     time: list[u.TimePoint]
     flow: list[u.FlowRate]

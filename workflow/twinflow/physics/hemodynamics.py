@@ -5,7 +5,8 @@ With the Cauchy stress :math:`\sigma = -pI + 2\mu\varepsilon(u)` and the unit no
 :math:`n` pointing out of the fluid, the traction on the fluid is :math:`t = \sigma n`, and
 
 .. math::
-    \tau_w = -\big(t - (t\cdot n)\,n\big) = -2\mu\big(\varepsilon(u)n - (n\cdot\varepsilon(u)n)\,n\big),
+    \tau_w = -\big(t - (t\cdot n)\,n\big)
+           = -2\mu\big(\varepsilon(u)n - (n\cdot\varepsilon(u)n)\,n\big),
 
 (the pressure drops out of the tangential projection), so :math:`\tau_w` points along the
 near-wall flow; for Poiseuille flow :math:`|\tau_w| = 4\mu\bar u/R`.

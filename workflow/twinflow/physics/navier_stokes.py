@@ -18,18 +18,29 @@ Langtangen & Logg 2016 (Solving PDEs in Python, sec. 3.4). One time step from
    :math:`b = \tfrac32u^n - \tfrac12u^{n-1}`):
 
    .. math:: \rho\Big(\frac{u^*-u^n}{\Delta t},v\Big) + \rho\big((b\cdot\nabla)\bar u, v\big)
-             + \mu(\nabla\bar u,\nabla v) - (p^n,\nabla\cdot v) = 0,
+             + \mu(\nabla\bar u,\nabla v) + (\nabla p^n, v) = 0,
 
-   with, on the pressure outlets, the backflow stabilisation
-   :math:`-\tfrac12\rho(\min(b\cdot n,0)\,\bar u, v)_{\Gamma_{out}}`
+   written as :math:`-(p^n,\nabla\cdot v) + (p^n, v\cdot n)_{\Gamma_{out}}`, so the natural
+   condition on the pressure outlets is :math:`\mu\partial_n u = 0` with the outlet pressure
+   acting as the traction :math:`-p_{out}n` (the "do-nothing" outlet; without the boundary
+   term a nonzero outlet pressure would push fluid *out* through the natural boundary, which
+   made the earlier explicit resistance/Windkessel coupling diverge), plus the backflow
+   stabilisation :math:`-\tfrac12\rho(\min(b\cdot n,0)\,\bar u, v)_{\Gamma_{out}}`
    that removes the energy inflow of reversed flow (Bazilevs et al. 2009, Comput Methods Appl
-   Mech Eng 198:3534; Moghadam et al. 2011, Comput Mech 48:277). The natural condition on the
-   outlets is the "do-nothing" traction :math:`\mu\partial_n u - p\,n = 0` with the outlet
-   pressure of the outlet model;
+   Mech Eng 198:3534; Moghadam et al. 2011, Comput Mech 48:277);
 2. pressure: :math:`(\nabla p^{n+1},\nabla q) = (\nabla p^n,\nabla q) -
    \frac{\rho}{\Delta t}(\nabla\cdot u^*, q)`, :math:`p^{n+1} = p_{out}` on pressure outlets;
-3. velocity correction: :math:`(u^{n+1},v) = (u^*,v) - \frac{\Delta t}{\rho}(\nabla(p^{n+1}-p^n),v)`,
+3. velocity correction:
+   :math:`(u^{n+1},v) = (u^*,v) - \frac{\Delta t}{\rho}(\nabla(p^{n+1}-p^n),v)`,
    with the Dirichlet velocities imposed again so the inlet flux is exact.
+
+Resistance and Windkessel outlets are coupled implicitly: the outlet pressures
+:math:`P^{n+1}` enter steps 1--3 linearly, so one step is :math:`(u, p) = (u^0, p^0) +
+\sum_j P_j (w_j, d_j)` with the response :math:`(w_j, d_j)` to a unit pressure on outlet j
+(one extra solve of each step per coupled outlet, skipped when there is a single pressure
+outlet, where the response vanishes); the affine 0D laws :math:`P = aQ + b`
+(:mod:`twinflow.physics.outlets`) and :math:`Q = Q^0 + GP` are solved together each step
+(Vignon-Clementel et al. 2006; Esmaily Moghadam et al. 2013; details at the code).
 
 Why this scheme: it is second order in time for the velocity, needs three linear solves per step
 of which two have constant matrices (factorised or preconditioned once), treats the linearised
@@ -41,8 +52,9 @@ bifurcation (a few hundred; e.g. Oasis, Mortensen & Valen-Sendstad 2015; VaMPy, 
 gradient for the wall shear stress. At these Reynolds numbers and resolutions no turbulence or
 SUPG stabilisation is used (a simplification listed in the summary).
 
-Linear solvers (PETSc): step 1 GMRES + block Jacobi/ILU(0) (matrix reassembled each step), step 2 LU with
-MUMPS (factorised once), step 3 CG + Jacobi; Krylov tolerances 1e-10 (relative) so that results
+Linear solvers (PETSc): step 1 GMRES + block Jacobi/ILU(0) (matrix reassembled each step),
+step 2 LU with MUMPS (factorised once), step 3 CG + Jacobi; Krylov tolerances 1e-10
+(relative) so that results
 agree between rank counts to far below 1e-6. ``"linear_solver": "direct"`` uses MUMPS everywhere.
 
 Outputs of :func:`solve_flow` (in ``out_dir``): ``fields/{velocity,pressure,wss,indices}.bp``
@@ -138,7 +150,8 @@ class FlowSettings:
     def from_dict(cls, data: dict[str, Any], where: str = "settings") -> FlowSettings:
         known = {"density", "viscosity", "time_step", "cycles", "period", "inflow",
                  "inflow_profile", "inlet_tag", "wall_tag", "outlets", "linear_solver",
-                 "krylov_rtol", "output_every", "probes", "render", "max_steps"}
+                 "krylov_rtol", "output_every", "probes", "render", "max_steps",
+                 "time_step_requested", "cca_segment_diameters"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"{where}: unknown setting(s) {', '.join(unknown)}")
@@ -240,7 +253,8 @@ class OpeningProfile:
 
     def __init__(self, V: fem.FunctionSpace, ds: ufl.Measure, facet_tags: dmesh.MeshTags,
                  opening: Opening, waveform: FlowWaveform, profile: str, density: float,
-                 viscosity: float, inflow: bool) -> None:
+                 viscosity: float, inflow: bool,
+                 wall_nodes: npt.NDArray[np.int32] | None = None) -> None:
         mesh = V.mesh
         self.function = fem.Function(V, name=f"bc_{opening.tag}")
         self.waveform = waveform
@@ -260,6 +274,8 @@ class OpeningProfile:
                 alpha = 0.0 if (k == 0 or profile == "parabolic") else womersley.womersley_number(
                     opening.radius, k * waveform.omega, density, viscosity)
                 shapes[:, k] = womersley.profile_per_unit_flow(s, alpha)
+        if wall_nodes is not None:  # rim nodes get the no-slip value: leave them out of the
+            shapes[np.isin(self.nodes, wall_nodes)] = 0.0  # profile so the flux stays exact
         # flux of each harmonic's real and imaginary part through the discrete opening
         flux_form = fem.form(ufl.dot(self.function, ufl.FacetNormal(mesh)) * ds(opening.tag))
         sign = -1.0 if inflow else 1.0  # positive flow = into the domain at the inlet
@@ -428,8 +444,9 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     # --- boundary conditions -----------------------------------------------------------
     fdim = tdim - 1
     inlet = measure_opening(mesh, ds, cfg.inlet_tag)
+    wall_nodes = fem.locate_dofs_topological(V, fdim, facet_tags.find(cfg.wall_tag))
     inflow = OpeningProfile(V, ds, facet_tags, inlet, cfg.waveform, cfg.inflow_profile,
-                            cfg.density, cfg.viscosity, inflow=True)
+                            cfg.density, cfg.viscosity, inflow=True, wall_nodes=wall_nodes)
     bcs_u = [fem.dirichletbc(inflow.function, inflow.nodes)]
     split_profiles: dict[int, tuple[OpeningProfile, float]] = {}
     pressure_outlets: dict[int, tuple[OutletModel, fem.Constant]] = {}
@@ -440,7 +457,8 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         openings[tag] = opening
         if isinstance(model, FlowSplitOutlet):
             prof = OpeningProfile(V, ds, facet_tags, opening, cfg.waveform, cfg.inflow_profile,
-                                  cfg.density, cfg.viscosity, inflow=False)
+                                  cfg.density, cfg.viscosity, inflow=False,
+                                  wall_nodes=wall_nodes)
             split_profiles[tag] = (prof, model.fraction)
             bcs_u.append(fem.dirichletbc(prof.function, prof.nodes))
         else:
@@ -448,7 +466,6 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
             pressure_outlets[tag] = (model, value)
             dofs = fem.locate_dofs_topological(Q, fdim, facet_tags.find(tag))
             bcs_p.append(fem.dirichletbc(value, dofs, Q))
-    wall_nodes = fem.locate_dofs_topological(V, fdim, facet_tags.find(cfg.wall_tag))
     bcs_u.append(fem.dirichletbc(np.zeros(gdim, dtype=PETSc.ScalarType), wall_nodes, V))
 
     # --- IPCS forms (module docstring) ----------------------------------------------------
@@ -460,6 +477,9 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
           - p_n * ufl.div(v) * dx)
     if pressure_outlets:
         ds_out = ds(tuple(sorted(pressure_outlets)))
+        # together with -(p^n, div v) this is (grad p^n, v): the outlet traction is the
+        # outlet pressure p^n n (zero-pressure outlets: the term vanishes)
+        F1 += p_n * ufl.dot(v, n) * ds_out
         F1 -= 0.5 * rho * ufl.min_value(ufl.dot(b_ext, n), 0.0) * ufl.dot(u_bar, v) * ds_out
     a1 = fem.form(ufl.lhs(F1))
     L1 = fem.form(ufl.rhs(F1))
@@ -549,7 +569,7 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         rhs = fem_petsc.create_vector(V)
         with rhs.localForm() as loc:
             loc.set(0.0)
-        fem_petsc.assemble_vector(rhs, fem.form(phi * ufl.div(v) * dx))
+        fem_petsc.assemble_vector(rhs, fem.form(-ufl.dot(ufl.grad(phi), v) * dx))
         rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         fem_petsc.set_bc(rhs, bcs_u, alpha=0.0)  # homogeneous velocity BCs
         chi_rhs.append(rhs)
@@ -598,7 +618,7 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     for step in range(1, n_steps + 1):
         t = step * dt
         q_in = inflow.update(t)
-        for tag, (prof, fraction) in split_profiles.items():
+        for prof, fraction in split_profiles.values():
             prof.update(t, fraction)
         # step 1: tentative velocity
         A1.zeroEntries()
@@ -637,8 +657,9 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         iterations["step3"] += ksp3.getIterationNumber()
         u_.x.scatter_forward()
         if coupled:  # implicit 0D coupling (see above)
-            for j in range(len(coupled)):
-                respond(j, t)
+            if len(pressure_outlets) > 1:  # one pressure outlet: phi = 1, no response
+                for j in range(len(coupled)):
+                    respond(j, t)
             q0 = np.array([scalar(out_flux_forms[tag]) for tag in coupled])
             influence = np.array([[scalar(f) for f in response_flux_forms[j]]
                                   for j in range(len(coupled))]).T  # G_ij = flux_i(w_j)
@@ -739,7 +760,25 @@ def _wall_stats(fn: fem.Function, on_wall: npt.NDArray[np.bool_], ds: ufl.Measur
     return {"mean": comm.allreduce(fem.assemble_scalar(fem.form(fn * ds(wall_tag))),
                                    op=MPI.SUM) / area,
             "min": comm.allreduce(float(values.min(initial=np.inf)), op=MPI.MIN),
-            "max": comm.allreduce(float(values.max(initial=-np.inf)), op=MPI.MAX)}
+            "max": comm.allreduce(float(values.max(initial=-np.inf)), op=MPI.MAX),
+            **_percentiles(values, comm)}
+
+
+#: Percentiles of the wall fields in the summary (of the P1 wall-node values, not area
+#: weighted: the nodes of a quasi-uniform wall mesh sample the area nearly evenly).
+PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
+#: Length of the "CCA segment" downstream of the INLET, in inlet diameters (default; settings
+#: ``cca_segment_diameters``). The carotid template's CCA is 30 mm ~ 4.4 D long before the
+#: bifurcation (Bharadvaj et al. 1982 ratios, case.schema BifurcationTemplate), so 2 D stays
+#: inside the straight CCA also without flow extensions.
+CCA_SEGMENT_DIAMETERS: float = 2.0
+
+
+def _percentiles(values: npt.NDArray[np.float64], comm: MPI.Comm) -> dict[str, float]:
+    gathered = np.concatenate(comm.allgather(values))
+    if gathered.size == 0:
+        return {}
+    return {f"p{q}": float(np.percentile(gathered, q)) for q in PERCENTILES}
 
 
 def _summary(cfg: FlowSettings, mesh: dmesh.Mesh, V: fem.FunctionSpace, Q: fem.FunctionSpace,
@@ -763,6 +802,24 @@ def _summary(cfg: FlowSettings, mesh: dmesh.Mesh, V: fem.FunctionSpace, Q: fem.F
             for t in outlet_tags}
     flows = {str(t): float(np.mean(last[:, col[f"q_outlet_{t}"]])) for t in outlet_tags}
     num_cells = mesh.topology.index_map(3).size_global
+    # CCA segment: wall within cca_segment_diameters inlet diameters downstream of the inlet
+    inlet = openings[cfg.inlet_tag]
+    n_d = float(cfg.raw.get("cca_segment_diameters", CCA_SEGMENT_DIAMETERS))
+    axial = ufl.dot(ufl.SpatialCoordinate(mesh) - ufl.as_vector(inlet.centroid.tolist()),
+                    ufl.as_vector((-inlet.normal).tolist()))
+    in_cca = ufl.conditional(ufl.lt(axial, n_d * 2.0 * inlet.radius), 1.0, 0.0)
+    cca_area = comm.allreduce(fem.assemble_scalar(fem.form(in_cca * ds(cfg.wall_tag))),
+                              op=MPI.SUM)
+    cca_tawss = comm.allreduce(fem.assemble_scalar(fem.form(
+        in_cca * tawss_f * ds(cfg.wall_tag))), op=MPI.SUM)
+    # dimensionless numbers at the inlet: Re = rho U D / mu = 4 rho Q / (pi mu D),
+    # alpha = R sqrt(omega rho / mu) (Womersley 1955)
+    diameter = 2.0 * inlet.radius
+    reynolds = {name: 4.0 * cfg.density * float(value) / (math.pi * cfg.viscosity * diameter)
+                for name, value in (("mean", np.mean(q_in)), ("peak", np.max(q_in)))}
+    alpha = womersley.womersley_number(inlet.radius, cfg.waveform.omega, cfg.density,
+                                       cfg.viscosity)
+    ica = str(tags.OUTLET_ICA)
     return {
         "simplifications": list(SIMPLIFICATIONS),
         "scheme": "IPCS (incremental pressure correction), Taylor-Hood P2/P1, Crank-Nicolson "
@@ -782,7 +839,15 @@ def _summary(cfg: FlowSettings, mesh: dmesh.Mesh, V: fem.FunctionSpace, Q: fem.F
         "tawss_pa": _wall_stats(tawss_f, wss.on_wall, ds, cfg.wall_tag, wall_area, comm),
         "osi": _wall_stats(osi_f, wss.on_wall, ds, cfg.wall_tag, wall_area, comm),
         "rrt_per_pa": _wall_stats(rrt_f, wss.on_wall, ds, cfg.wall_tag, wall_area, comm),
+        "tawss_cca_segment_pa": {"mean": cca_tawss / cca_area if cca_area > 0 else None,
+                                 "wall_area_m2": cca_area, "diameters": n_d,
+                                 "definition": "wall within diameters x inlet diameter "
+                                               "downstream of the inlet plane"},
         "low_tawss_area_fraction": low / wall_area,
+        "reynolds_inlet": reynolds,
+        "womersley_inlet": alpha,
+        "pressure_drop_cca_ica_pa": drop.get(ica),
+        "outlet_models": {str(t): type(m).__name__ for t, m in sorted(cfg.outlets.items())},
         "low_tawss_threshold_pa": LOW_TAWSS_PA,
         "wss_mean_magnitude_pa": {"mean": float(np.mean(last[:, col["wss_mean_magnitude"]])),
                                   "max": float(np.max(last[:, col["wss_mean_magnitude"]]))},
@@ -841,19 +906,38 @@ def _render(W1: fem.FunctionSpace, fields: tuple[fem.Function, ...],
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m twinflow.physics.navier_stokes --mesh M.xdmf --settings S.json --out DIR``."""
+    """``python -m twinflow.physics.navier_stokes --mesh M.xdmf (--settings S.json |
+    --case CASE.json [--mesh-json mesh_quality.json]) --out DIR``.
+
+    ``--case`` takes the canonical case JSON and maps it with
+    :func:`twinflow.physics.carotid_settings.carotid_flow_settings`; ``--mesh-json`` defaults
+    to ``mesh_quality.json`` next to the mesh when that file exists. The settings used are
+    written to ``DIR/settings.json``.
+    """
     parser = argparse.ArgumentParser(description="Pulsatile Navier-Stokes flow (DOLFINx).")
     parser.add_argument("--mesh", type=Path, required=True)
-    parser.add_argument("--settings", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--settings", type=Path, help="solver settings JSON")
+    source.add_argument("--case", type=Path, help="canonical case JSON (SI)")
+    parser.add_argument("--mesh-json", type=Path, default=None,
+                        help="mesher metadata (facet_tags); default: mesh_quality.json "
+                             "beside the mesh")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        try:
-            settings = json.loads(args.settings.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(f"{args.settings}: cannot read settings JSON ({err})") from None
-        if not isinstance(settings, dict):
-            raise InputError(f"{args.settings}: settings must be a JSON object")
+        if args.settings is not None:
+            settings = _read_json(args.settings, "settings")
+        else:
+            from twinflow.physics.carotid_settings import carotid_flow_settings
+
+            case = _read_json(args.case, "case")
+            mesh_json_path = args.mesh_json or args.mesh.with_name("mesh_quality.json")
+            mesh_json = (_read_json(mesh_json_path, "mesh metadata")
+                         if args.mesh_json is not None or mesh_json_path.is_file() else None)
+            settings = carotid_flow_settings(case, mesh_json)
+            if MPI.COMM_WORLD.rank == 0:
+                args.out.mkdir(parents=True, exist_ok=True)
+                write_json_atomic(args.out / "settings.json", settings)
         solve_flow(args.mesh, settings, args.out)
     except TwinflowError as err:
         if MPI.COMM_WORLD.rank == 0:
@@ -861,6 +945,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(line, file=sys.stderr)
         return err.exit_code
     return 0
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: cannot read {what} JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: {what} must be a JSON object")
+    return data
 
 
 if __name__ == "__main__":

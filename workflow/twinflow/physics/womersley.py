@@ -68,7 +68,7 @@ def profile_per_unit_flow(r_over_r0: npt.ArrayLike, alpha: float) -> npt.NDArray
 
 
 def wall_shear_per_unit_flow(alpha: float) -> complex:
-    r"""Dimensionless WSS of one harmonic: :math:`\hat\tau\,\pi R^3 / (\mu \hat Q)` (4 if steady)."""
+    r"""Dimensionless WSS of one harmonic: :math:`\hat\tau\,\pi R^3/(\mu\hat Q)` (4 if steady)."""
     if alpha == 0.0:
         return complex(4.0)
     lam = I_3_2 * alpha

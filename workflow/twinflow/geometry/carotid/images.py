@@ -229,6 +229,53 @@ def _intersect(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return np.linalg.solve(a, b)
 
 
+def _septum(vals: np.ndarray, k: int, step: int, imt_samples: float) -> bool:
+    """True when ``vals[k:]`` (in direction ``step``) is a wall run no thicker than four wall
+    thicknesses followed by lumen: the flow-divider septum between two touching daughters."""
+    n = 0
+    while 0 <= k < len(vals) and vals[k] == WALL:
+        k += step
+        n += 1
+    return 0 < n <= 4.0 * imt_samples + 2 and 0 <= k < len(vals) and vals[k] == LUMEN
+
+
+def _fit_daughters(origin_line: tuple[np.ndarray, np.ndarray],
+                   pts: dict[str, np.ndarray], init: dict[str, tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Joint fit of both daughter axes through one point on the CCA axis.
+
+    Unknowns: the bifurcation point :math:`O = c + t\\,d` on the CCA axis and the angle
+    :math:`\\varphi_k` of each daughter axis; residuals: perpendicular distances of the
+    daughter mid-points to the line through O with direction
+    :math:`(\\sin\\varphi_k, \\cos\\varphi_k)` (``scipy.optimize.least_squares``, soft-L1
+    loss). Sharing O makes the angles stable when only a few millimetres of ICA and ECA are
+    visible (a separate line fit through a 2 mm chord is not).
+    """
+    c, d = origin_line
+    o0 = _intersect([origin_line, *init.values()])
+    t0 = float((o0 - c) @ d)
+    keys = list(pts)
+    phi0 = [float(np.arctan2(init[k][1][0], init[k][1][1])) for k in keys]
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        o = c + x[0] * d
+        out = []
+        for k, phi in zip(keys, x[1:], strict=True):
+            u = np.array([np.sin(phi), np.cos(phi)])
+            rel = pts[k] - o
+            out.append(rel[:, 0] * u[1] - rel[:, 1] * u[0])
+        return np.concatenate(out)
+
+    scale = float(np.median(np.abs(resid(np.array([t0, *phi0]))))) + 1e-5
+    fit = optimize.least_squares(resid, [t0, *phi0], loss="soft_l1", f_scale=scale)
+    o = c + fit.x[0] * d
+    lines = {}
+    for k, phi in zip(keys, fit.x[1:], strict=True):
+        u = np.array([np.sin(phi), np.cos(phi)])
+        lines[k] = (o, u if u[1] > 0 else -u)
+    return o, lines
+
+
 def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
     """Axes and edge profiles of CCA, ICA and ECA (module docstring)."""
     lab = img.labels
@@ -237,55 +284,79 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
     lab = np.where(vessel & (lab == 0), WALL, lab)
     sr, sc = img.spacing_m
     rows, cols = lab.shape
+    lumen = lab == LUMEN
     n_runs = np.array([len(_runs(vessel[:, j])) for j in range(cols)])
-    one, two = np.nonzero(n_runs == 1)[0], np.nonzero(n_runs == 2)[0]
-    if len(one) < 20 or len(two) < 20:
+    n_lum = np.array([len(_runs(lumen[:, j])) for j in range(cols)])
+    # a column shows both daughters when the vessel has two runs, or when the walls touch
+    # but the lumen has two runs (the flow divider is visible as a wall septum)
+    two_mask = (n_runs == 2) | ((n_runs == 1) & (n_lum == 2))
+    one_mask = (n_runs == 1) & (n_lum <= 1)
+    one, two = np.nonzero(one_mask)[0], np.nonzero(two_mask)[0]
+    if len(one) < 20 or len(two) < 12:
         raise NoBifurcation(img.path, "ICA and ECA are not separated in the longitudinal "
                             "cut (no clear bifurcation)")
     flip = one.mean() > two.mean()
     if flip:  # CCA on the right: mirror the columns, measure, mirror back at the end
-        lab, vessel, n_runs = lab[:, ::-1], vessel[:, ::-1], n_runs[::-1]
-        one, two = np.nonzero(n_runs == 1)[0], np.nonzero(n_runs == 2)[0]
+        lab, vessel, lumen = lab[:, ::-1], vessel[:, ::-1], lumen[:, ::-1]
+        n_runs, n_lum = n_runs[::-1], n_lum[::-1]
+        two_mask, one_mask = two_mask[::-1], one_mask[::-1]
+        one, two = np.nonzero(one_mask)[0], np.nonzero(two_mask)[0]
     present = np.nonzero(n_runs > 0)[0]
     c_first, c_last = present.min(), present.max()
-    # split column: first column of the last long stretch of two-run columns
-    two_mask = n_runs == 2
+    # split column: first column of the last long stretch of two-daughter columns
     runs2 = _runs(two_mask)
     c_split = max(runs2, key=lambda r: r[1] - r[0])[0]
-    cca_cols = [j for j in one if c_first + 2 <= j < c_split and n_runs[j] == 1]
-    mids, widths = [], []
+    cca_cols = [j for j in one if c_first + 2 <= j < c_split]
+    mids, widths, thick = [], [], []
     for j in cca_cols:
         (a, b), = _runs(vessel[:, j])
         if a == 0 or b == rows:
             continue
         mids.append(((a + b - 1) / 2 * sr, j * sc))
         widths.append((b - a) * sr)
-    d_cca = float(np.median(widths))
-    mids_a = np.array(mids)
+        lr = _runs(lumen[:, j])
+        if len(lr) == 1:
+            thick += [(lr[0][0] - a) * sr, (b - lr[0][1]) * sr]
+    d_cca = float(np.median(widths)) if widths else 0.0
+    mids_a = np.array(mids).reshape(-1, 2)
     mids_a = mids_a[mids_a[:, 1] < c_split * sc - 1.0 * d_cca]
     if len(mids_a) < 10:
         raise NoBifurcation(img.path, "too little CCA is visible in the longitudinal cut")
+    #: wall thickness of the CCA (both walls, median): the flow-divider wall of a daughter
+    #: whose wall touches the other daughter is its lumen edge + this thickness
+    imt = float(np.median(thick)) if thick else 0.1 * d_cca
     cca_c, cca_d = _fit_line(mids_a)
     if cca_d[1] < 0:
         cca_d = -cca_d
-    # daughters: two runs per column, beyond the split and with a gap between them
+    # daughters: per column, upper/lower outer wall edges (vessel boundary, hidden at the
+    # picture border) and inner (flow-divider) edges (wall gap, or lumen septum + IMT)
     up, down = [], []
-    for j in range(c_split, c_last - 1):
+    for j in range(c_split, c_last):
+        if not two_mask[j]:
+            continue
         rs = _runs(vessel[:, j])
-        if len(rs) != 2 or rs[0][0] == 0 or rs[1][1] == rows:
+        if rs[0][0] == 0 or rs[-1][1] == rows:
             continue
-        if j * sc < c_split * sc + 0.3 * d_cca:
-            continue
-        up.append(((rs[0][0] + rs[0][1] - 1) / 2 * sr, j * sc))
-        down.append(((rs[1][0] + rs[1][1] - 1) / 2 * sr, j * sc))
-    if len(up) < 10:
+        if len(rs) == 2:
+            inner_up, inner_down = rs[0][1], rs[1][0]
+        else:
+            lr = _runs(lumen[:, j])
+            inner_up = lr[0][1] + imt / sr
+            inner_down = lr[1][0] - imt / sr
+        up.append(((rs[0][0] + inner_up - 1) / 2 * sr, j * sc))
+        down.append(((inner_down + rs[-1][1] - 1) / 2 * sr, j * sc))
+    if len(up) < 8:
         raise NoBifurcation(img.path, "too little of the ICA/ECA is visible in the "
                             "longitudinal cut")
-    lines = {"cca": (cca_c, cca_d), "up": _fit_line(np.array(up)),
-             "down": _fit_line(np.array(down))}
+    daughter_pts = {"up": np.array(up), "down": np.array(down)}
+    lines = {"cca": (cca_c, cca_d), "up": _fit_line(daughter_pts["up"]),
+             "down": _fit_line(daughter_pts["down"])}
     for key in ("up", "down"):
         c, d = lines[key]
         lines[key] = (c, d if d[1] > 0 else -d)
+    origin, fitted = _fit_daughters(lines["cca"], daughter_pts,
+                                    {"up": lines["up"], "down": lines["down"]})
+    lines.update(fitted)
     c_lo, c_hi = c_first + 0.5, c_last - 0.5  # picture columns (the window may be wider)
 
     def profile(origin: np.ndarray, bis: np.ndarray, name: str, d: np.ndarray,
@@ -327,9 +398,21 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
                 for key, k_edge, k_next in ((key_p, hi, hi + 1), (key_m, lo, lo - 1)):
                     if k_next < 0 or k_next >= len(t) or vals[k_next] < 0:
                         continue  # leaves the picture: hidden
-                    if side is not None and side[k_edge] < 0:
+                    if side is not None and side[k_edge] < 0 and not (
+                            key_p == "lp" and abs(t[k_edge]) < 0.6 * d_cca
+                            and _septum(vals, k_next, int(k_next - k_edge),
+                                        imt / (0.25 * min(sr, sc)))):
                         continue  # crossed into the other daughter: hidden
                     out[key][i] = 0.5 * (t[k_edge] + t[k_next])
+            if side is not None and np.isfinite(out["wp"][i]) != np.isfinite(out["wm"][i]):
+                # the flow-divider wall touches the other daughter: its outer edge is the
+                # lumen edge on that side + the wall thickness (no plaque on the divider)
+                for key_w, key_l, sgn in (("wp", "lp", 1.0), ("wm", "lm", -1.0)):
+                    if not np.isfinite(out[key_w][i]) and np.isfinite(out[key_l][i]):
+                        k_l = int(np.argmin(np.abs(t - out[key_l][i])))
+                        k_n = min(max(k_l + int(sgn), 0), len(t) - 1)
+                        if _septum(vals, k_n, int(sgn), imt / (0.25 * min(sr, sc))):
+                            out[key_w][i] = out[key_l][i] + sgn * imt
         return BranchProfile(name, d, n, s_values, out["wp"], out["wm"], out["lp"],
                              out["lm"])
 
@@ -344,8 +427,7 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
         return np.arange(0.0, max(s_max - 0.5 * d_cca, 0.0) + 1e-12, STATION_STEP_M)
 
     shape_m = (rows * sr, cols * sc)
-    for _ in range(2):  # second pass: axes refitted to the wall mid-points of the profiles
-        origin = _intersect(list(lines.values()))
+    for it in range(2):  # second pass: axes refitted to the wall mid-points of the profiles
         bis = lines["up"][1] + lines["down"][1]
         bis /= np.linalg.norm(bis)
         cca_d = lines["cca"][1]
@@ -355,21 +437,27 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
             d = lines[key][1]
             sgn = 1.0 if (d[0] * bis[1] - d[1] * bis[0]) > 0 else -1.0
             branches[key] = profile(origin, bis, key, d, s_range(origin, d, 1.0), sgn)
-        new_lines = {}
+        if it == 1:
+            break
+        mids_2d: dict[str, np.ndarray] = {}
         for key, bp in branches.items():
             ok = np.isfinite(bp.wall_plus) & np.isfinite(bp.wall_minus)
-            ok &= (bp.s < -d_cca) if key == "cca" else (bp.s > 0.5 * d_cca)
-            if ok.sum() < 10:
-                new_lines[key] = lines[key]
-                continue
+            ok &= (bp.s < -d_cca) if key == "cca" else (bp.s > 0.3 * d_cca)
             c = 0.5 * (bp.wall_plus[ok] + bp.wall_minus[ok])
-            mid = origin[None, :] + bp.s[ok, None] * bp.direction + c[:, None] * bp.normal
-            cen, dd = _fit_line(mid)
-            new_lines[key] = (cen, dd if dd[1] > 0 else -dd)
-        lines = new_lines
+            mids_2d[key] = origin[None, :] + bp.s[ok, None] * bp.direction \
+                + c[:, None] * bp.normal
+        if len(mids_2d["cca"]) >= 10:
+            cen, dd = _fit_line(mids_2d["cca"])
+            lines["cca"] = (cen, dd if dd[1] > 0 else -dd)
+        if min(len(mids_2d["up"]), len(mids_2d["down"])) >= 8:
+            origin, fitted = _fit_daughters(lines["cca"], {k: mids_2d[k] for k in ("up", "down")},
+                                            {"up": lines["up"], "down": lines["down"]})
+            lines.update(fitted)
     # roles: the larger outer diameter over 3-12 mm (the bulb) is the ICA
     def mean_outer(bp: BranchProfile) -> float:
         sel = (bp.s > 3e-3) & (bp.s < 12e-3)
+        if not (sel & np.isfinite(bp.wall_plus) & np.isfinite(bp.wall_minus)).any():
+            sel = bp.s > 0.3 * d_cca  # little of the daughters visible: all of it
         w = bp.wall_plus[sel] - bp.wall_minus[sel]
         w = w[np.isfinite(w)]
         if len(w) == 0:

@@ -212,7 +212,7 @@ def model_from_images(cut: LongitudinalCut | None, cca_t: TransversalSection | N
                       ica_t: TransversalSection | None, template: Template) -> BifurcationModel:
     """Adapt the template to what the cuts show (module docstring)."""
     if cut is None:
-        return template_model(template, cca_t)
+        return template_model(template, cca_t, ica_t)
     sources: dict[str, str] = {}
     notes: list[str] = list(cut.notes)
     bp_c = cut.branches["cca"]
@@ -349,34 +349,62 @@ def _extend(b: BranchModel, length: float, d_cca: float, template: Template,
     b.measured = np.concatenate([b.measured[keep], np.zeros(len(s_new), bool)])
 
 
-def template_model(template: Template, cca_t: TransversalSection | None) -> BifurcationModel:
-    """The generic bifurcation (module docstring), scaled by the transversal CCA diameter."""
+def template_model(template: Template, cca_t: TransversalSection | None,
+                   ica_t: TransversalSection | None = None) -> BifurcationModel:
+    """The generic bifurcation (module docstring), scaled by the transversal CCA diameter.
+
+    With a transversal ICA cut the bulb and the stenosis it shows are put into the template
+    ICA at the sinus station :math:`s_b` (one CCA diameter downstream): the unobstructed
+    radius :math:`r_0(s_b)` is the measured outer radius less the IMT, the lumen is narrowed
+    to the measured area-equivalent radius :math:`r_m` with a Gaussian of width
+    :math:`D/2` (assumed), :math:`r(s) = r_0(s)\\,(1 - p\\,e^{-((s - s_b)/(D/2))^2})`,
+    :math:`p = 1 - r_m/r_0(s_b)`, and the lumen centre is shifted by :math:`r_0 - r` towards
+    the flow divider: plaques grow on the outer wall of the sinus, opposite the divider
+    (Zarins et al. 1983, Circ Res 53:502). NASCET then compares :math:`r_m` with the
+    template distal ICA.
+    """
     d = cca_t.lumen_diameter_m if cca_t is not None else template.cca_diameter
     imt = template.imt
     half = 0.5 * template.bifurcation_angle
     branches = {}
+    notes = ["no longitudinal cut: generic template geometry"]
     for name, sign in (("cca", 0.0), ("ica", 1.0), ("eca", -1.0)):
         length = template.length(name)
+        off = None
         if name == "cca":
             s = np.arange(-length, 1e-12, STATION_STEP_M)
             direction = np.array([0.0, 0.0, 1.0])
             r_l = np.full(len(s), 0.5 * d)
+            r0 = r_l
         else:
             s = np.arange(0.0, length + 1e-12, STATION_STEP_M)
             direction = np.array([sign * np.sin(half), 0.0, np.cos(half)])
             if name == "ica":
                 r_t = 0.5 * template.ica_ratio * d
                 r_b = 0.5 * template.bulb_ratio * d
-                r_l = r_t + (r_b - r_t) * np.exp(-((s - d) / d) ** 2)
+                if ica_t is not None:
+                    r_b = max(ica_t.outer_radius_m - imt, r_t)
+                r0 = r_t + (r_b - r_t) * np.exp(-((s - d) / d) ** 2)
+                r_l = r0
+                if ica_t is not None:
+                    k = int(np.argmin(np.abs(s - d)))
+                    p = max(0.0, 1.0 - 0.5 * ica_t.lumen_diameter_m / float(r0[k]))
+                    r_l = r0 * (1.0 - p * np.exp(-((s - s[k]) / (0.5 * d)) ** 2))
+                    off = -(r0 - r_l)  # along the normal = away from the divider
+                    notes.append(f"transversal ICA cut placed at the template sinus (s = "
+                                 f"{s[k] * 1e3:.1f} mm); stenosis from its lumen area")
             else:
                 r_l = np.full(len(s), 0.5 * template.eca_ratio * d)
+                r0 = r_l
         normal = np.cross(np.array([0.0, 1.0, 0.0]), direction)
-        branches[name] = BranchModel(name, direction, normal, s, r_l + imt, r_l,
-                                     np.zeros(len(s)), np.zeros(len(s), bool))
-    sources = {"all": "template (no longitudinal cut)",
+        branches[name] = BranchModel(name, direction, normal, s, r0 + imt, r_l,
+                                     np.zeros(len(s)) if off is None else off,
+                                     np.zeros(len(s), bool))
+    sources = {"all": "template (no usable longitudinal cut)",
                "cca_diameter": "transversal cut" if cca_t is not None else "template"}
-    return BifurcationModel(branches, imt, sources,
-                            ["no longitudinal cut: generic template geometry"])
+    if ica_t is not None:
+        sources["ica_cross_section"] = "transversal cut, placed at the template sinus"
+    return BifurcationModel(branches, imt, sources, notes)
 
 
 # ---------------------------------------------------------------------- measurements
@@ -420,6 +448,10 @@ def measurements(model: BifurcationModel, ica_t: TransversalSection | None,
                              "(outer radius - IMT)",
         "branch_length_m": {k: float(b.s[-1] - b.s[0]) for k, b in model.branches.items()},
     }
+    out["stenosis_nascet_source"] = (
+        "narrowest reconstructed ICA lumen vs the distal ICA "
+        + ("(longitudinal cut" if ica.measured.any() else "(template ICA")
+        + (", lumen area matched to the transversal ICA cut)" if ica_t is not None else ")"))
     if ica_t is not None:
         r0_t = max(ica_t.outer_radius_m - model.imt, 1e-9)
         out["stenosis_area_transversal"] = max(0.0, 1.0 - ica_t.lumen_area_m2 /

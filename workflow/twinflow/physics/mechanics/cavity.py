@@ -34,6 +34,7 @@ identity rows with zero right-hand side (homogeneous increments).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from twinflow.physics.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
+
+_DEBUG = bool(os.environ.get("TWINFLOW_CAVITY_DEBUG"))
 
 #: target(p) -> (V_target, dV_target/dp)
 VolumeTarget = Callable[[float], tuple[float, float]]
@@ -131,6 +134,9 @@ class CavityNewton:
             if target is not None:
                 vt, s = target(float(self.pressure.value))
                 c = self.volume() - vt
+            if _DEBUG:
+                print(f"  it {it} |R| {rnorm:.3e} c {c:.3e} p {float(self.pressure.value):.4g}",
+                      flush=True)
             if not math.isfinite(rnorm) or not math.isfinite(c):
                 raise ConvergenceError("non-finite residual")
             if r0 is None:

@@ -1,0 +1,126 @@
+"""Cardiac cycle: 0D pieces, remodelling, calcium/activation, and a short coupled run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twinflow.errors import InputError
+from twinflow.physics.circulation0d import (Circulation0D, parameter_path, periodic_0d_state,
+                                            regazzoni_parameters)
+from twinflow.physics.remodelling import remodelled_measurements
+
+from cycle_helpers import coarse_case
+
+
+def test_parameter_paths():
+    assert parameter_path("R_AR_SYS") == ("circulation", "SYS", "R_AR")
+    assert parameter_path("EA_LV") == ("chambers", "LV", "EA")
+    assert parameter_path("Rmin_AV") == ("valves", "AV", "Rmin")
+    with pytest.raises(KeyError):
+        parameter_path("R_FOO_SYS")
+
+
+def test_overrides_and_drug_factors():
+    p = regazzoni_parameters(1.25, {"R_AR_SYS": "1.0 mmHg*s/mL", "C_AR_SYS": "2e-9 m**3/Pa"},
+                             {"circulation.R_AR_SYS": 0.9, "geometry.wall_thickness": 0.8})
+    assert p["circulation"]["SYS"]["R_AR"] == pytest.approx(0.9)
+    # 2e-9 m^3/Pa = 2e3 mL / 133.322 mmHg
+    assert p["circulation"]["SYS"]["C_AR"] == pytest.approx(2e3 * 133.322387415 / 1e6 * 1e0,
+                                                            rel=1e-6)
+    with pytest.raises(InputError):
+        regazzoni_parameters(1.25, {"NOPE_SYS": "1 mmHg"}, {})
+
+
+def test_0d_alone_reaches_periodicity_and_reference_pressures():
+    """Regazzoni defaults: ~120/80 mmHg class pressures (reference-data.md)."""
+    p = regazzoni_parameters(1.25, {}, {})
+    y, beats, err = periodic_0d_state(p, dt=1e-3, max_beats=40, tol=1e-3)
+    assert err < 1e-3 and beats < 40
+    c = Circulation0D(p)
+    # one beat with the elastance LV recorded through the coupled stepping API
+    from circulation.regazzoni2020 import Regazzoni2020  # noqa: F401
+    assert 60 < y[4] < 130  # aortic pressure at beat start, mmHg
+    # advance with a prescribed LV pressure: a higher p_LV empties the LV faster
+    y1 = c.advance(0.0, 2e-3, 200.0, y)
+    y0 = c.advance(0.0, 2e-3, 0.0, y)
+    assert y1[1] < y0[1]
+    assert np.isclose(np.sum(y1[:4]) + 0, np.sum(y1[:4]))
+
+
+def test_remodelled_measurements_keeps_cavity():
+    m = {"endo_short_radius": 0.025, "epi_short_radius": 0.036, "endo_long_radius": 0.055,
+         "epi_long_radius": 0.063, "base_height": 0.01}
+    r = remodelled_measurements(m, 0.8)
+    assert r["endo_short_radius"] == m["endo_short_radius"]
+    assert r["epi_short_radius"] - r["endo_short_radius"] == pytest.approx(0.8 * 0.011)
+    assert r["epi_long_radius"] - r["endo_long_radius"] == pytest.approx(0.8 * 0.008)
+    assert r["base_height"] == 0.01
+    with pytest.raises(InputError):
+        remodelled_measurements(m, 0.0)
+
+
+def test_calcium_and_tension():
+    from twinflow.physics.cardiac_cycle import CalciumTransient, Activation
+    from twinflow.physics.mechanics.active_stress import HunterMcCullochTerKeurs1998
+
+    ca = CalciumTransient(0.1, 1.0, 0.5, 0.05, 0.2, 0.8)
+    ts = np.linspace(0, 0.8, 4001)
+    vals = np.array([ca(t) for t in ts])
+    assert vals.max() == pytest.approx(1.0, rel=1e-4)
+    assert vals.min() >= 0.1 - 1e-12
+    assert ca(0.5) == pytest.approx(0.1)
+    s_pk = math.log(0.2 / 0.05) * 0.05 * 0.2 / 0.15  # analytic time to peak
+    assert ts[np.argmax(vals)] - 0.5 == pytest.approx(s_pk, abs=2e-4)
+    act = Activation(ca, HunterMcCullochTerKeurs1998(t_ref=1e5), 0.0)
+    tim = act.timing()
+    assert 0.5 < tim["tC"] < 0.55 and tim["TC"] > 0 and tim["TR"] > tim["TC"]
+    # HMT: [Ca]=1 uM, C50=0.631 uM, n=6.9 -> T/Tref = 1/(1+0.631^6.9)
+    assert tim["peak"] == pytest.approx(1e5 / (1 + 10 ** (-0.2 * 6.9)), rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def coarse(tmp_path_factory):
+    return coarse_case(tmp_path_factory.mktemp("lvcoarse"))
+
+
+def test_short_coupled_run_outputs(coarse, tmp_path):
+    from twinflow.physics.cardiac_cycle import CycleSettings, run_cycle
+
+    mesh, case = coarse
+    out = run_cycle(mesh, case, "baseline", tmp_path / "o",
+                    CycleSettings(time_step=0.005, max_beats=1, max_steps=8, output_every=4))
+    s = json.loads(out.read_text())
+    assert s["beats_run"] == 1 and s["newton_iterations"]["total"] > 0
+    assert any("unloaded reference" in x for x in s["simplifications"])
+    rows = list(csv.DictReader((tmp_path / "o" / "series.csv").open()))
+    assert len(rows) == 9
+    # the 3D cavity volume equals the 0D LV volume at every step (the coupling constraint)
+    for r in rows:
+        assert float(r["V_LV_mL"]) == pytest.approx(float(r["V_LV_0D_mL"]), rel=1e-6)
+    # diastole: mitral valve open, aortic shut
+    assert float(rows[-1]["Q_AV_mL_per_s"]) < 1.0 < float(rows[-1]["Q_MV_mL_per_s"])
+    assert (tmp_path / "o" / "pv_loop.png").stat().st_size > 1000
+    assert (tmp_path / "o" / "fields.xdmf").is_file()
+
+
+def test_inflation_study(coarse, tmp_path):
+    from twinflow.physics.cardiac_cycle import CycleSettings, run_cycle
+
+    mesh, case = coarse
+    d = json.loads(case.read_text())
+    d["physics"]["study"] = "inflation"
+    c2 = tmp_path / "case.json"
+    c2.write_text(json.dumps(d))
+    s = json.loads(run_cycle(mesh, c2, "baseline", tmp_path / "o",
+                             CycleSettings(0.005, 1)).read_text())
+    assert s["EDV_mL"] > s["unloaded_cavity_volume_mL"]
+    assert s["isovolumic_peak_pressure_mmHg"] > 20
+    rows = list(csv.DictReader((tmp_path / "o" / "series.csv").open()))
+    v = [float(r["V_LV_mL"]) for r in rows if r["phase"] == "passive"]
+    assert all(b > a for a, b in zip(v, v[1:]))  # monotone passive P-V curve

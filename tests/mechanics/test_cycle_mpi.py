@@ -1,0 +1,36 @@
+"""Coupled cycle: same answer on 1 and 2 MPI ranks (MUMPS, tight Newton tolerances)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MPIRUN = Path(sys.executable).parent / "mpirun"
+
+
+def _run(n: int, mesh: Path, case: Path, out: Path) -> list[dict[str, str]]:
+    cmd = [str(MPIRUN), "-n", str(n), sys.executable, "-m", "twinflow.physics.cardiac_cycle",
+           "--mesh", str(mesh), "--case", str(case), "--scenario", "entresto", "--out",
+           str(out), "--time-step", "0.005", "--beats", "1", "--max-steps", "20",
+           "--output-every", "0"]
+    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, timeout=900)
+    return list(csv.DictReader((out / "series.csv").open()))
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_cycle_one_vs_two_ranks(tmp_path):
+    from cycle_helpers import coarse_case
+
+    mesh, case = coarse_case(tmp_path)
+    r1 = _run(1, mesh, case, tmp_path / "n1")
+    r2 = _run(2, mesh, case, tmp_path / "n2")
+    assert len(r1) == len(r2) == 21
+    for a, b in zip(r1, r2, strict=True):
+        for key in ("p_LV_mmHg", "V_LV_mL", "p_AR_SYS_mmHg"):
+            assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-6, abs=1e-9), key
