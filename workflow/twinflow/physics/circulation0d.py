@@ -15,6 +15,15 @@ overrides (``physics.circulation.parameters``, flat names as in
 :func:`circulation.regazzoni2020.flat_ode_parameters`, e.g. ``R_AR_SYS: "0.8 mmHg*s/mL"``),
 then the drug factors of the scenario (``circulation.NAME`` keys of
 :func:`twinflow.drugs.effects.parameter_factors`), then the heart rate of the case.
+
+Blood volume: the loop is closed, so its total volume
+:math:`V_{tot} = \sum_{chambers} V + \sum_{vessels} C\,p` (mL; Regazzoni compartments have no
+unstressed volume outside the chambers) is set by the initial state alone. The package's
+initial state holds :data:`DEFAULT_TOTAL_VOLUME_ML` with the default compliances. The extra
+override name ``V_TOT`` (e.g. ``V_TOT: "1450 mL"``) sets it; :func:`initial_state` realises it
+by shifting the initial systemic venous pressure, :math:`\Delta p_{VEN,SYS} =
+(V_{tot} - V_{tot}^{IC})/C_{VEN,SYS}`. Without the override the default total is kept, also
+when a drug factor changes a compliance (venodilation redistributes, it does not add blood).
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ _CHAMBERS = ("LA", "LV", "RA", "RV")
 _CHAMBER_KEYS = ("EA", "EB", "TC", "TR", "tC", "V0")
 _VALVES = ("MV", "AV", "TV", "PV")
 _VESSEL_KEYS = ("R_AR", "C_AR", "R_VEN", "C_VEN", "L_AR", "L_VEN")
+#: Extra override name: total volume of the closed loop (mL), see the module docstring.
+TOTAL_VOLUME = "V_TOT"
 
 
 def parameter_path(name: str) -> tuple[str, ...]:
@@ -71,7 +82,16 @@ def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
 
     params = Regazzoni2020.default_parameters()
     params["HR"] = heart_rate_hz * units.ureg("Hz")
+    total = DEFAULT_TOTAL_VOLUME_ML
     for name, text in overrides.items():
+        if name == TOTAL_VOLUME:
+            try:
+                total = float(units.ureg.Quantity(str(text)).to("mL").magnitude)
+            except Exception as err:  # pint errors: bad unit or dimension
+                raise InputError(f"{where}: circulation parameter {name}: {err}") from None
+            if not total > 0:
+                raise InputError(f"{where}: circulation parameter {name} must be positive")
+            continue
         try:
             path = parameter_path(name)
         except KeyError:
@@ -91,7 +111,43 @@ def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
         except KeyError:
             raise InputError(f"{where}: drug factor for unknown parameter '{name}'") from None
         _set(params, path, _get(params, path) * f)
-    return remove_units(params)
+    out = remove_units(params)
+    out["initial"] = {TOTAL_VOLUME: total}
+    return out
+
+
+def total_volume(parameters: dict[str, Any], y: np.ndarray) -> float:
+    """Total volume of the loop in state ``y`` (mL): chambers plus C p of the vessels."""
+    c = parameters["circulation"]
+    return float(y[0] + y[1] + y[2] + y[3] + c["SYS"]["C_AR"] * y[4] + c["SYS"]["C_VEN"] * y[5]
+                 + c["PUL"]["C_AR"] * y[6] + c["PUL"]["C_VEN"] * y[7])
+
+
+def _default_state() -> np.ndarray:
+    from circulation.base import remove_units
+    from circulation.regazzoni2020 import Regazzoni2020
+
+    return np.array(list(remove_units(Regazzoni2020.default_initial_conditions()).values()),
+                    dtype=float)
+
+
+def _default_total() -> float:
+    from circulation.base import remove_units
+    from circulation.regazzoni2020 import Regazzoni2020
+
+    return total_volume(remove_units(Regazzoni2020.default_parameters()), _default_state())
+
+
+#: Total loop volume of the package's initial state with its default parameters (mL).
+DEFAULT_TOTAL_VOLUME_ML = _default_total()
+
+
+def initial_state(parameters: dict[str, Any]) -> np.ndarray:
+    """Package initial state with the loop volume set to ``parameters['initial']['V_TOT']``."""
+    y = _default_state()
+    target = float(parameters.get("initial", {}).get(TOTAL_VOLUME, DEFAULT_TOTAL_VOLUME_ML))
+    y[5] += (target - total_volume(parameters, y)) / parameters["circulation"]["SYS"]["C_VEN"]
+    return y
 
 
 @dataclass
@@ -104,13 +160,11 @@ class Circulation0D:
     p_lv_mmhg: float = 0.0
 
     def __post_init__(self) -> None:
-        from circulation.base import remove_units
         from circulation.regazzoni2020 import Regazzoni2020
 
         self.model = _quiet_model(Regazzoni2020, self.parameters,
                                   p_LV=lambda V, t: self.p_lv_mmhg)
-        self.state = np.array(list(remove_units(
-            Regazzoni2020.default_initial_conditions()).values()), dtype=float)
+        self.state = initial_state(self.parameters)
         self.names = Regazzoni2020.state_names()
 
     @property
@@ -147,8 +201,9 @@ def _quiet_model(cls: Any, parameters: dict[str, Any], **kwargs: Any) -> Any:
     from pathlib import Path
 
     logging.getLogger("circulation").setLevel(logging.WARNING)
+    params = {k: copy.deepcopy(v) for k, v in parameters.items() if k != "initial"}
     with tempfile.TemporaryDirectory() as tmp:
-        model = cls(parameters=copy.deepcopy(parameters), outdir=Path(tmp), **kwargs)
+        model = cls(parameters=params, outdir=Path(tmp), **kwargs)
     logging.getLogger("circulation").setLevel(logging.WARNING)
     return model
 
@@ -161,12 +216,10 @@ def periodic_0d_state(parameters: dict[str, Any], dt: float = 5e-4, max_beats: i
     over the last beat, max-norm scaled per component). Forward Euler with ``dt`` as in the
     package's ``solve(method="forward_euler")``.
     """
-    from circulation.base import remove_units
     from circulation.regazzoni2020 import Regazzoni2020
 
     model = _quiet_model(Regazzoni2020, parameters)
-    y = np.array(list(remove_units(Regazzoni2020.default_initial_conditions()).values()),
-                 dtype=float)
+    y = initial_state(parameters)
     rr = 1.0 / float(parameters["HR"])
     n = int(round(rr / dt))
     err = np.inf

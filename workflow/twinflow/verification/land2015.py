@@ -153,7 +153,8 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         s = load(mesh, 0.0)
         pressures = [Pressure(BEAM_BOTTOM, 0.004 * s)]  # kPa, Land et al. 2015
         mp = CardiacMechanicsProblem(mesh, ft, material, Incompressible(),
-                                     dirichlet=[Fixed(BEAM_LEFT)], pressures=pressures, quadrature_degree=quadrature_degree,
+                                     dirichlet=[Fixed(BEAM_LEFT)], pressures=pressures,
+                                     quadrature_degree=quadrature_degree,
                                      prefix=f"land1_{refinement}_")
         ncells = mesh.topology.index_map(3).size_global
     else:

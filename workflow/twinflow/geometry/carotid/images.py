@@ -331,8 +331,12 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
     # daughters: per column, upper/lower outer wall edges (vessel boundary, hidden at the
     # picture border) and inner (flow-divider) edges (wall gap, or lumen septum + IMT)
     up, down = [], []
+    # skip the crotch (0.3 CCA diameters past the split) unless that leaves too few columns
+    c_skip = c_split + 0.3 * d_cca / sc
+    if two_mask[int(np.ceil(c_skip)):c_last].sum() < 16:
+        c_skip = c_split
     for j in range(c_split, c_last):
-        if not two_mask[j]:
+        if not two_mask[j] or j < c_skip:
             continue
         rs = _runs(vessel[:, j])
         if rs[0][0] == 0 or rs[-1][1] == rows:
@@ -398,10 +402,7 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
                 for key, k_edge, k_next in ((key_p, hi, hi + 1), (key_m, lo, lo - 1)):
                     if k_next < 0 or k_next >= len(t) or vals[k_next] < 0:
                         continue  # leaves the picture: hidden
-                    if side is not None and side[k_edge] < 0 and not (
-                            key_p == "lp" and abs(t[k_edge]) < 0.6 * d_cca
-                            and _septum(vals, k_next, int(k_next - k_edge),
-                                        imt / (0.25 * min(sr, sc)))):
+                    if side is not None and side[k_edge] < 0:
                         continue  # crossed into the other daughter: hidden
                     out[key][i] = 0.5 * (t[k_edge] + t[k_next])
             if side is not None and np.isfinite(out["wp"][i]) != np.isfinite(out["wm"][i]):

@@ -36,16 +36,6 @@ from twinflow.io import atomic_path, write_json_atomic
 
 #: Cells per local radius (case default: radius/6, see twinflow.case.models.Mesh).
 DEFAULT_RADIUS_FACTOR = 6.0
-#: gmsh options (gmsh 4.15 reference manual, "Mesh options"): Frontal-Delaunay surfaces (6),
-#: Delaunay volumes (1), gmsh and Netgen optimisers on every tetrahedron with quality below
-#: 0.5 (default 0.3), deterministic (one thread, fixed seed).
-GMSH_OPTIONS: dict[str, float] = {
-    "Mesh.MeshSizeExtendFromBoundary": 0, "Mesh.MeshSizeFromPoints": 0,
-    "Mesh.MeshSizeFromCurvature": 0, "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1,
-    "Mesh.Optimize": 1, "Mesh.OptimizeNetgen": 1, "Mesh.OptimizeThreshold": 0.5,
-    "General.NumThreads": 1, "Mesh.RandomSeed": 1}
-#: Extra passes of each optimiser after meshing (Netgen, gmsh default, Relocate3D).
-OPTIMIZE_PASSES = 2
 
 
 def dihedral_angles(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
@@ -115,13 +105,13 @@ def _build_gmsh(gmsh: Any, stl: Path, surf: Any, model: BifurcationModel,
     for t, ents in groups.items():
         gmsh.model.addPhysicalGroup(2, ents, t, name=names[t])
     gmsh.model.mesh.setSizeCallback(lambda dim, tag, x, y, z, lc: size_of(x, y, z))
-    for key, val in GMSH_OPTIONS.items():
+    for key, val in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
+                     ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.Algorithm", 6),
+                     ("Mesh.Algorithm3D", 1), ("Mesh.Optimize", 1), ("General.NumThreads", 1),
+                     ("Mesh.RandomSeed", 1)):
         gmsh.option.setNumber(key, val)
-    gmsh.model.mesh.generate(2)
-    gmsh.model.mesh.optimize("Laplace2D", niter=5)
     gmsh.model.mesh.generate(3)
-    for method in ("Netgen", "", "Relocate3D"):
-        gmsh.model.mesh.optimize(method, niter=OPTIMIZE_PASSES)
+    gmsh.model.mesh.optimize("Netgen")
     node_tags, coords, _ = gmsh.model.mesh.getNodes()
     pts = coords.reshape(-1, 3)
     index = np.zeros(int(node_tags.max()) + 1, np.int64)
@@ -139,7 +129,6 @@ def _build_gmsh(gmsh: Any, stl: Path, surf: Any, model: BifurcationModel,
             "inverted_cells": int((vols <= 0).sum()),
             "min_sicn": float(np.min(sicn)), "mean_sicn": float(np.mean(sicn)),
             "min_gamma": float(np.min(gamma)),
-            "gmsh_options": dict(GMSH_OPTIONS),
             "mesh_volume_m3": float(vols.sum())}
 
 
