@@ -2,8 +2,10 @@
 
 Usage (from the repo root; the demo mesh and canonical case are made if missing)::
 
-    .venv/bin/python benchmarks/lv_cycle.py --out results/benchmarks/lv_cycle [--ranks 1 2]
-        [--time-step 0.005] [--beats 1] [--cell-size 0.006]
+    .venv/bin/python benchmarks/lv_cycle.py [--work results/benchmarks/lv_cycle] [--ranks 1 2]
+        [--time-step 0.005] [--beats 1] [--cell-size 0.012]
+
+Runs (meshes, series) go under --work; the table goes to benchmarks/results/lv_cycle.{json,md}.
 
 Each rank count runs ``python -m twinflow.physics.cardiac_cycle`` under mpirun for the demo
 case (cases/lv-demo.yaml) and the baseline scenario; the table (JSON and Markdown) records
@@ -44,18 +46,20 @@ def demo_inputs(work: Path, cell_size: float) -> tuple[Path, Path]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "lv_cycle")
+    ap.add_argument("--work", type=Path, default=ROOT / "results" / "benchmarks" / "lv_cycle")
+    ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--time-step", type=float, default=0.005)
     ap.add_argument("--beats", type=int, default=1)
-    ap.add_argument("--cell-size", type=float, default=0.006)
+    ap.add_argument("--cell-size", type=float, default=0.012)
     ap.add_argument("--scenario", default="baseline")
     args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    mesh, case = demo_inputs(args.out / "inputs", args.cell_size)
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
+    mesh, case = demo_inputs(args.work / "inputs", args.cell_size)
     rows = []
     for n in args.ranks:
-        out = args.out / f"np{n}"
+        out = args.work / f"np{n}"
         t0 = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "mpirun"), "-n", str(n),
                         sys.executable, "-m", "twinflow.physics.cardiac_cycle", "--mesh",
@@ -71,14 +75,19 @@ def main() -> int:
                      "newton_max_per_step": s["newton_iterations"]["max_per_step"],
                      "wall_s": wall, "EF": s["EF"],
                      "peak_systolic_pressure_mmHg": s["peak_systolic_pressure_mmHg"]})
-    (args.out / "lv_cycle.json").write_text(json.dumps(rows, indent=1))
+    import os
+
+    meta = {"host_cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+            "note": "2-core machine shared with other jobs: timings are indicative"}
+    (args.results / "lv_cycle.json").write_text(json.dumps({"meta": meta, "runs": rows},
+                                                           indent=1))
     lines = ["| ranks | cells | dofs | dt (s) | s/beat | Newton it/step (mean, max) |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['ranks']} | {r['cells']} | {r['dofs']} | {r['time_step_s']} | "
                      f"{', '.join(f'{x:.0f}' for x in r['seconds_per_beat'])} | "
                      f"{r['newton_mean_per_step']:.2f}, {r['newton_max_per_step']} |")
-    (args.out / "lv_cycle.md").write_text("\n".join(lines) + "\n")
+    (args.results / "lv_cycle.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

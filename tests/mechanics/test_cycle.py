@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from twinflow.errors import InputError
-from twinflow.physics.circulation0d import (Circulation0D, parameter_path, periodic_0d_state,
-                                            regazzoni_parameters)
+from twinflow.physics.circulation0d import (DEFAULT_TOTAL_VOLUME_ML, Circulation0D,
+                                            initial_state, parameter_path, periodic_0d_state,
+                                            regazzoni_parameters, total_volume)
 from twinflow.physics.remodelling import remodelled_measurements
 
 from cycle_helpers import coarse_case
@@ -35,6 +36,27 @@ def test_overrides_and_drug_factors():
                                                             rel=1e-6)
     with pytest.raises(InputError):
         regazzoni_parameters(1.25, {"NOPE_SYS": "1 mmHg"}, {})
+
+
+def test_total_blood_volume_override_is_conserved():
+    """V_TOT sets the loop volume; the closed loop keeps it; a compliance change does not."""
+    assert DEFAULT_TOTAL_VOLUME_ML == pytest.approx(1617.876, abs=1e-2)  # package IC
+    p = regazzoni_parameters(1.25, {"V_TOT": "1.2 L"}, {"circulation.C_VEN_SYS": 1.1})
+    y = initial_state(p)
+    assert total_volume(p, y) == pytest.approx(1200.0, rel=1e-12)
+    y_per, _, _ = periodic_0d_state(p, dt=1e-3, max_beats=3, tol=1e-12)
+    assert total_volume(p, y_per) == pytest.approx(1200.0, rel=1e-9)
+    c = Circulation0D(p)
+    assert total_volume(p, c.advance(0.0, 5e-3, 10.0)) == pytest.approx(1200.0, rel=1e-9)
+    # without V_TOT a drug's venodilation keeps the package's volume (no blood is added)
+    q = regazzoni_parameters(1.25, {}, {"circulation.C_VEN_SYS": 1.1})
+    assert total_volume(q, initial_state(q)) == pytest.approx(DEFAULT_TOTAL_VOLUME_ML)
+    # less volume, lower venous pressure
+    assert initial_state(p)[5] < initial_state(q)[5]
+    with pytest.raises(InputError):
+        regazzoni_parameters(1.25, {"V_TOT": "3 mmHg"}, {})
+    with pytest.raises(InputError):
+        regazzoni_parameters(1.25, {"V_TOT": "-3 mL"}, {})
 
 
 def test_0d_alone_reaches_periodicity_and_reference_pressures():

@@ -369,10 +369,13 @@ class CalciumTransient(Strict):
 
     diastolic: u.Concentration = "0.1 umol/L"  # type: ignore[assignment]
     peak: u.Concentration = "1.0 umol/L"  # type: ignore[assignment]
-    onset: u.TimePoint = "0.5 s"  # type: ignore[assignment]
-    """Start of the rise within the beat (contraction from ~0.5 s in the paper's cycle)."""
+    onset: u.TimePoint = "0.1 s"  # type: ignore[assignment]
+    """Start of the rise within the beat; 0.1 s as the LV contraction start of Regazzoni et
+    al. 2020 (tC_LV), so a beat starts at end-diastole with no residual tension."""
     rise_time: u.Duration = "0.05 s"  # type: ignore[assignment]
-    decay_time: u.Duration = "0.2 s"  # type: ignore[assignment]
+    decay_time: u.Duration = "0.15 s"  # type: ignore[assignment]
+    """0.15 s: active phase ~0.32 s of a 0.8 s beat (0.2 s left too little filling time;
+    calibration of the LV demo, see twinflow.physics.cardiac_cycle.CALIBRATION)."""
 
 
 class Activation(Strict):
@@ -380,8 +383,9 @@ class Activation(Strict):
 
     model: Literal["hunter1998"] = "hunter1998"
     reference_tension: u.Stiffness = "100 kPa"  # type: ignore[assignment]
-    """T_ref: isometric tension at saturating calcium and reference length (60-150 kPa in
-    the literature)."""
+    """T_ref: isometric tension at saturating calcium and reference length (100 kPa, Hunter
+    et al. 1998). With the measured geometry as unloaded reference the LV demo needs 280 kPa
+    for a normal EF (twinflow.physics.cardiac_cycle.CALIBRATION)."""
     transverse_fraction: u.Fraction = 0.0
     """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
     calcium: CalciumTransient = Field(default_factory=CalciumTransient)

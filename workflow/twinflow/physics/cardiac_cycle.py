@@ -46,9 +46,17 @@ volume is periodic: error = max(|V(end) - V(start)|, |EDV_b - EDV_{b-1}|,
 
 Calibration (demo case, cases/lv-demo.yaml) -- see ``CALIBRATION`` and summary.json
 ------------------------------------------------------------------------------------
-The measured geometry is used as the unloaded reference (simplification). Passive parameters
-are the fenicsx-pulse HO set (reference-data.md). The active reference tension and the 0D
-parameters that were tuned are listed in :data:`CALIBRATION` with the reason for each.
+Targets (reference-data.md normal ranges, Regazzoni et al. 2020 defaults): peak systolic LV
+pressure 100-140 mmHg, end-diastolic pressure 5-12 mmHg, EF 50-65 %. The measured
+(end-diastolic, images route) geometry is used as the unloaded reference (simplification), so
+the 3D LV holds about 128 mL at zero pressure where the Regazzoni LV holds V0 = 42 mL, and its
+end-systolic volume is bounded below by the active-tension "wall" of the ESPVR (no length
+dependence of T_a, no viscosity: ejection is fast and ends when the wall is reached). Passive
+parameters are the fenicsx-pulse HO set (reference-data.md), not tuned. What was tuned, in the
+case file (so it stays visible to the user) and mirrored in :data:`CALIBRATION` with the reason
+for each: the reference tension, the calcium-transient timing and the loop's blood volume
+``V_TOT``. summary.json carries ``calibration`` (the table) and ``calibration_applied``
+(whether the case's values are the calibrated ones).
 
 Simplifications (also in summary.json): :data:`SIMPLIFICATIONS`.
 
@@ -103,10 +111,36 @@ SIMPLIFICATIONS = (
     *active_stress.SIMPLIFICATIONS,
 )
 
-#: Parameters changed from the case/library defaults to meet the issue-7 acceptance window
-#: (systolic LV pressure 100-140 mmHg, EF 50-65 %) on the demo case; each entry: value, reason.
-#: Applied only where the case does not set the parameter itself.
-CALIBRATION: dict[str, dict[str, Any]] = {}
+#: Parameters calibrated on the demo case (cases/lv-demo.yaml, images-route mesh, 12 mm cells,
+#: dt 5 ms) to meet the issue-7 window (peak systolic LV pressure 100-140 mmHg, EDP 5-12 mmHg,
+#: EF 50-65 %). They are set in the case file (``path`` = case key); nothing here overrides a
+#: case. Each entry: value (SI, as in the canonical case), unit text, reason.
+CALIBRATION: dict[str, dict[str, Any]] = {
+    "physics.activation.reference_tension": {
+        "value": 280e3, "text": "280 kPa",
+        "reason": "100 kPa (Hunter et al. 1998) gave ~89 mmHg peak and EF < 50 %: the measured "
+                  "ED geometry is the unloaded reference and T_a has no length dependence, so "
+                  "a larger T_ref is needed to bring ESV (the ESPVR 'wall') down; peak "
+                  "isometric active stress in 3D LV models spans ~60-300 kPa"},
+    "physics.activation.calcium.onset": {
+        "value": 0.1, "text": "0.1 s",
+        "reason": "contraction starts 0.1 s into the beat as the LV in Regazzoni et al. 2020 "
+                  "(tC_LV = 0.1 s): the beat starts at end-diastole with T_a ~ 0, the 3D "
+                  "initialisation is then passive, and diastole is not cut by the beat "
+                  "boundary (onset 0.5 s left 21 % of T_ref active at t = 0)"},
+    "physics.activation.calcium.decay_time": {
+        "value": 0.15, "text": "0.15 s",
+        "reason": "0.2 s kept T_a above 2 % of peak for 0.39 s of the 0.8 s beat, leaving "
+                  "too little filling time (EDP ~25-30 mmHg); 0.15 s gives an active phase of "
+                  "~0.32 s (T_a peak 73 ms after onset); a calibration choice, not fitted "
+                  "to calcium data"},
+    "physics.circulation.parameters.V_TOT": {
+        "value": 1050.0, "text": "1050 mL",
+        "reason": "Regazzoni 2020 initial state holds 1618 mL in the loop (chambers + C p of "
+                  "the vessels) for an LV with V0 = 42 mL and E_B = 0.17 mmHg/mL; with the "
+                  "stiffer 3D HO LV it left the pulmonary veins and LV at ~22-29 mmHg in "
+                  "diastole. The stressed volume is reduced to bring the EDP to 5-12 mmHg"},
+}
 
 #: PR interval used to place atrial contraction before the ventricle's (0.12-0.20 s normal
 #: adult range; 0.16 s taken).
@@ -125,6 +159,30 @@ def read_case(case_json: Path) -> dict[str, Any]:
     if case.get("anatomy") != "left-ventricle":
         raise CaseError(f"{case_json}: not a left-ventricle case")
     return case
+
+
+def _case_value(case: dict[str, Any], path: str) -> Any:
+    node: Any = case
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def calibration_applied(case: dict[str, Any]) -> dict[str, bool]:
+    """Whether the case uses each calibrated value of :data:`CALIBRATION`."""
+    from twinflow.physics.circulation0d import TOTAL_VOLUME
+
+    out = {}
+    for path, entry in CALIBRATION.items():
+        v = _case_value(case, path)
+        if path.endswith(TOTAL_VOLUME) and v is not None:
+            from circulation import units
+
+            v = float(units.ureg.Quantity(str(v)).to("mL").magnitude)
+        out[path] = v is not None and math.isclose(float(v), entry["value"], rel_tol=1e-9)
+    return out
 
 
 def scenario_factors(case: dict[str, Any], scenario_id: str, where: str) -> dict[str, float]:
@@ -405,8 +463,20 @@ def elastance_surrogate(model: LVModel, activation: Activation, edp: float
     v_ed = pv[-1][1]
     v_ref = model.reference_volume
     peak = activation.timing()["peak"]
-    _ramp(model, model.Ta, peak, _volume_target(v_ed), steps=4)
-    p_iso = float(model.pressure.value)
+    # isovolumic activation to the peak tension; the first Newton step from the passive state
+    # is fragile for some increments (not monotonic in the size), so a few step counts are tried
+    p_iso = float("nan")
+    for n_steps in (4, 5, 3, 6, 8):
+        try:
+            _ramp(model, model.Ta, peak, _volume_target(v_ed), steps=n_steps)
+        except ConvergenceError:
+            _reset(model)
+            inflate_to_pressure(model, edp, steps=4)
+            continue
+        p_iso = float(model.pressure.value)
+        break
+    if not math.isfinite(p_iso):
+        raise ConvergenceError("elastance surrogate: isovolumic activation failed")
     _reset(model)
     dv_ml = (v_ed - v_ref) / ML
     eb = edp / MMHG / dv_ml
@@ -465,9 +535,7 @@ def _circulation_parameters(case: dict[str, Any], factors: dict[str, float],
     if circ.get("model", "regazzoni2020") != "regazzoni2020":
         raise CaseError(f"{where}: the cycle study couples the 3D LV to regazzoni2020 only "
                         f"(got {circ['model']})")
-    overrides = {**{k: v["value"] for k, v in CALIBRATION.items() if k != "reference_tension"
-                    and k not in (circ.get("parameters") or {})},
-                 **(circ.get("parameters") or {})}
+    overrides = dict(circ.get("parameters") or {})
     params = regazzoni_parameters(float(circ["heart_rate"]), overrides, factors, where)
     tim = activation.timing()
     rr = 1.0 / float(circ["heart_rate"])
@@ -610,6 +678,7 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         "circulation_parameters": params,
         "drug_factors": factors,
         "calibration": CALIBRATION,
+        "calibration_applied": calibration_applied(case),
         "coupling": "implicit 3D-0D: cavity pressure as Lagrange multiplier of "
                     "V_3D(u) = V_LV,0D(p) each step (twinflow.physics.mechanics.cavity)",
         "simplifications": list(SIMPLIFICATIONS) + (_drug_simplifications() if factors else []),

@@ -34,6 +34,20 @@ both semi-diameters (for orthogonal views this is the ellipse with axes along th
 :math:`\pi a b / 4` — Simpson's disc), at equally spaced levels :math:`f = k/n`, closed by
 the apex point (equal spacing: denser levels near the apex turn pixel noise into creases).
 
+**Robust profiles** (segmented masks, e.g. from a CNN, have pixel-scale notches at the
+annulus line and cracks of background between cavity and myocardium that open to the
+outside, so that the epicardial chord collapses onto the endocardial one): per view and side,
+
+* a Hampel filter along the levels (window 5, mirrored ends) replaces a boundary position
+  that deviates from the running median by more than :math:`3 \cdot 1.4826\,\mathrm{MAD}`
+  + 2 pixels by that median (Hampel 1974, J Am Stat Assoc 69:383; Pearson 2002);
+* the wall thickness (epicardial minus endocardial position, endocardial profile
+  interpolated to the epicardial level heights) must be at least
+  ``MIN_WALL_FRACTION`` x the median thickness of that side (and 2 pixels); levels below it
+  (myocardium missing in the mask) take the thickness interpolated from the valid levels.
+  Otherwise the two surfaces touch or cross and cannot be meshed. The number of repaired
+  levels is stored in the epicardial surface's field data ``wall_repaired_levels``.
+
 Simplifications (also reported in measurements.json): two views cannot determine an
 elliptical section (three unknowns, two diameters), so for an elliptical LV whose views are
 not along its axes the section area is off by up to ~±6 % for short-axis ellipticity 0.88–1.12
@@ -58,6 +72,19 @@ BASE_RING_FRACTION = 0.02
 #: Angle between the apical 4- and 2-chamber planes about the long axis (synthetic views;
 #: ~60° in practice, whereas Simpson's biplane formula assumes orthogonal planes).
 DEFAULT_VIEW_ANGLE_RAD = float(np.deg2rad(60.0))
+#: Minimum wall thickness of a level, as a fraction of the median thickness of that view side
+#: (heuristic: thinner levels are taken as myocardium missing from the mask; infarct thinning
+#: to ~1/2 of the remote wall, e.g. < 5.5 mm vs ~10 mm, stays above it).
+MIN_WALL_FRACTION = 0.25
+#: Hampel filter: window (levels) and threshold in robust standard deviations (Hampel 1974).
+HAMPEL_WINDOW = 5
+HAMPEL_NSIGMA = 3.0
+#: Basal band (fraction of the long axis) in which the wall's tilt from the long axis is
+#: limited to ``MAX_BASAL_TILT_RAD``: segmented masks round the cavity/myocardium corners at
+#: the annulus line, which would make the wall meet the base plane at a grazing angle (the
+#: mesher splits the base from the walls at 60 deg dihedral angle, CLASSIFY_ANGLE_RAD).
+BASAL_BAND_FRACTION = 0.10
+MAX_BASAL_TILT_RAD = float(np.deg2rad(20.0))
 
 
 def _largest_filled(mask: np.ndarray) -> np.ndarray:
@@ -247,27 +274,96 @@ def _section(ca: float, ra: float, cb: float, rb: float, theta: float,
     return centre[None, :] + rho[:, None] * np.stack([np.cos(phi), np.sin(phi)], 1)
 
 
-def _rings(view_a: ApicalView, view_b: ApicalView, theta: float, n_levels: int,
-           n_around: int, epicardial: bool) -> tuple[np.ndarray, np.ndarray]:
-    ax_a, ax_b = view_a.axis(), view_b.axis()
-    length = max(ax_a.epi_length, ax_b.epi_length) if epicardial \
-        else max(ax_a.length, ax_b.length)
-    k = np.arange(n_levels)
-    f = k / n_levels
+def _hampel(x: np.ndarray, tol: float) -> tuple[np.ndarray, int]:
+    """Replace outliers of a profile by the running median (module docstring)."""
+    n, h = len(x), HAMPEL_WINDOW // 2
+    if n < HAMPEL_WINDOW:
+        return x, 0
+    idx = np.arange(n)[:, None] + np.arange(-h, h + 1)[None, :]
+    idx = np.abs(idx)                                   # mirrored ends
+    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+    win = x[idx]
+    med = np.median(win, axis=1)
+    mad = np.median(np.abs(win - med[:, None]), axis=1)
+    out = np.abs(x - med) > HAMPEL_NSIGMA * 1.4826 * mad + tol
+    return np.where(out, med, x), int(out.sum())
+
+
+def _limit_basal_tilt(x: np.ndarray, depth: np.ndarray, band: float) -> np.ndarray:
+    """Limit ``|dx/ddepth|`` to ``tan(MAX_BASAL_TILT_RAD)`` above ``depth = band``,
+    propagating from the band's lowest level up to the base (module docstring)."""
+    x = x.copy()
+    k = int(np.searchsorted(depth, band, side="right")) - 1
+    slope = np.tan(MAX_BASAL_TILT_RAD)
+    for i in range(min(k, len(x) - 1) - 1, -1, -1):
+        lim = slope * (depth[i + 1] - depth[i])
+        x[i] = x[i + 1] + np.clip(x[i] - x[i + 1], -lim, lim)
+    return x
+
+
+def _view_profiles(view: ApicalView, ax: ViewAxis, n_levels: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Robust endo/epi boundary positions (left, right) at ``f = k/n`` of each length.
+
+    Returns ``(endo_l, endo_r, epi_l, epi_r, n_repaired)`` (module docstring)."""
+    f = np.arange(n_levels) / n_levels
     # the base ring takes the widths a little below the base: on the annulus line itself
     # the sampled mask is partly off the boundary (a slightly tilted axis misses it)
     f_meas = f.copy()
     f_meas[0] = BASE_RING_FRACTION
-    la, ra = view_a.widths(ax_a, f_meas, epicardial)
-    lb, rb = view_b.widths(ax_b, f_meas, epicardial)
+    px = float(np.min(view.spacing))
+    el, er = view.widths(ax, f_meas, False)
+    ol, or_ = view.widths(ax, f_meas, True)
+    el, er, ol, or_ = (_hampel(x, 2.0 * px)[0] for x in (el, er, ol, or_))
+    depth_endo = f_meas * ax.length
+    depth_epi = f_meas * ax.epi_length
+    band = BASAL_BAND_FRACTION * ax.length
+    el, er = (_limit_basal_tilt(x, depth_endo, band) for x in (el, er))
+    repaired = 0
+    new = []
+    for endo_pos, epi_pos, sign in ((el, ol, -1.0), (er, or_, +1.0)):
+        # endocardial position at the heights of the epicardial levels (apex on the axis)
+        inner = np.interp(depth_epi, np.append(depth_endo, ax.length),
+                          np.append(endo_pos, 0.0))
+        thick = sign * (epi_pos - inner)
+        ref = depth_epi < ax.length           # levels beside the cavity
+        median = float(np.median(thick[ref])) if ref.any() else float(np.median(thick))
+        t_min = max(MIN_WALL_FRACTION * median, 2.0 * px)
+        ok = thick >= t_min
+        if not ok.any():
+            raise InputError(f"{view.name}: no myocardium of plausible thickness along the "
+                             f"{'left' if sign < 0 else 'right'} wall")
+        if not ok.all():
+            k = np.arange(len(thick))
+            thick = np.where(ok, thick, np.interp(k, k[ok], thick[ok]))
+            repaired += int((~ok).sum())
+        outer = _limit_basal_tilt(inner + sign * thick, depth_epi, band)
+        new.append(inner + sign * np.maximum(sign * (outer - inner), t_min))
+    return el, er, new[0], new[1], repaired
+
+
+def _rings(view_a: ApicalView, view_b: ApicalView, theta: float, n_levels: int,
+           n_around: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray],
+                                   int]:
+    """Endo and epi rings ``(levels, K, 3)`` and apex points; and the repaired levels."""
+    ax_a, ax_b = view_a.axis(), view_b.axis()
+    pa, pb = _view_profiles(view_a, ax_a, n_levels), _view_profiles(view_b, ax_b, n_levels)
     phi = np.linspace(0.0, 2.0 * np.pi, n_around, endpoint=False)
-    rings = np.zeros((n_levels, n_around, 3))
-    for i in range(n_levels):
-        xy = _section(0.5 * (la[i] + ra[i]), 0.5 * (ra[i] - la[i]),
-                      0.5 * (lb[i] + rb[i]), 0.5 * (rb[i] - lb[i]), theta, phi)
-        rings[i, :, :2] = xy
-        rings[i, :, 2] = -f[i] * length
-    return rings, np.array([0.0, 0.0, -length])
+    f = np.arange(n_levels) / n_levels
+    out = []
+    for epicardial in (False, True):
+        length = max(ax_a.epi_length, ax_b.epi_length) if epicardial \
+            else max(ax_a.length, ax_b.length)
+        la, ra = (pa[2], pa[3]) if epicardial else (pa[0], pa[1])
+        lb, rb = (pb[2], pb[3]) if epicardial else (pb[0], pb[1])
+        rings = np.zeros((n_levels, n_around, 3))
+        for i in range(n_levels):
+            xy = _section(0.5 * (la[i] + ra[i]), 0.5 * (ra[i] - la[i]),
+                          0.5 * (lb[i] + rb[i]), 0.5 * (rb[i] - lb[i]), theta, phi)
+            rings[i, :, :2] = xy
+            rings[i, :, 2] = -f[i] * length
+        out.append((rings, np.array([0.0, 0.0, -length])))
+    return out[0], out[1], pa[4] + pb[4]
 
 
 def biplane_surfaces(view_4ch: ApicalView, view_2ch: ApicalView,
@@ -277,6 +373,8 @@ def biplane_surfaces(view_4ch: ApicalView, view_2ch: ApicalView,
     if not (0.1 < view_angle < np.pi - 0.1):
         raise InputError(f"biplane: angle between the views must be in (0, 180) deg, "
                          f"got {np.rad2deg(view_angle):.1f}")
-    endo = rings_to_surface(*_rings(view_4ch, view_2ch, view_angle, n_levels, n_around, False))
-    epi = rings_to_surface(*_rings(view_4ch, view_2ch, view_angle, n_levels, n_around, True))
+    endo_rings, epi_rings, repaired = _rings(view_4ch, view_2ch, view_angle, n_levels,
+                                             n_around)
+    endo, epi = rings_to_surface(*endo_rings), rings_to_surface(*epi_rings)
+    epi.field_data["wall_repaired_levels"] = np.array([repaired])
     return LVSurfaces(endo, epi, 0.0)

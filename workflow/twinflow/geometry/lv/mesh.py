@@ -115,6 +115,25 @@ def _annulus(inner: np.ndarray, outer: np.ndarray, pts: np.ndarray) -> np.ndarra
     return tris
 
 
+def check_wall(surfaces: LVSurfaces, where: str) -> None:
+    """Raise :class:`InputError` when the endo- and epicardial surfaces touch or cross.
+
+    gmsh cannot tetrahedralise a self-intersecting wall ("PLC Error: A segment and a facet
+    intersect"); ``vtkCollisionDetectionFilter`` (pyvista ``collision``) finds the crossing
+    triangle pairs, and the thinnest wall is reported.
+    """
+    endo = surfaces.endo.triangulate().clean()
+    epi = surfaces.epi.triangulate().clean()
+    _, n_contacts = endo.collision(epi, contact_mode=0, generate_scalars=False)
+    if n_contacts:
+        d = np.asarray(endo.compute_implicit_distance(epi)["implicit_distance"])
+        z = float(np.asarray(endo.points)[int(np.argmin(d)), 2] - surfaces.z_base)
+        raise InputError(f"{where}: the endo- and epicardial surfaces intersect "
+                         f"({n_contacts} crossing triangle pairs, worst at {1e3 * z:.1f} mm "
+                         "from the base); wall thickness <= 0 there — check the myocardium "
+                         "in the masks and rerun the reconstruction")
+
+
 def closed_wall(surfaces: LVSurfaces) -> tuple[np.ndarray, np.ndarray, int]:
     """Points and triangles of the closed wall (endo + epi + base annulus).
 
@@ -345,8 +364,15 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
                     e["r_long_endo_m"] + f * (e["r_long_epi_m"] - e["r_long_endo_m"]), z_base)
                 build_lv_ellipsoid_model(geo, h)
             else:
+                check_wall(surfaces, str(geometry_dir))
                 build_surface_model(surfaces, h)
         out_path, info = _export(out_dir, comm)
+    except TwinflowError:
+        raise
+    except Exception as err:  # gmsh raises bare Exception: make it a one-line input error
+        msg = " ".join(str(err).split()) or type(err).__name__
+        raise InputError(f"{geometry_dir}: gmsh could not mesh the LV wall at cell size "
+                         f"{1e3 * h:g} mm ({msg})") from err
     finally:
         if gmsh.model.list():
             gmsh.model.remove()
