@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test test-fast setup schema lint clean-results
 
 demo: $(STAMP)
-	$(VENV)/bin/twinflow run --cores $(CORES)
+	$(VENV)/bin/twinflow run --cores $(CORES) --keep-going
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = project_root()
     cases = [os.path.relpath(Path(c).resolve(), root) if Path(c).exists() else c
              for c in args.cases]
-    cmd = snakemake_command(cases, args.cores, args.dry_run, args.profile, args.snakemake_args)
+    extra = (["--keep-going"] if args.keep_going else []) + shlex.split(args.snakemake_args)
+    cmd = snakemake_command(cases, args.cores, args.dry_run, args.profile, extra)
     print("+ " + " ".join(cmd), file=sys.stderr)
     return subprocess.call(cmd, cwd=root)
 
@@ -61,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", "-n", action="store_true", help="print the job graph only")
     p.add_argument("--profile", default=None,
                    help="workflow profile folder (default: profiles/default)")
-    p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
-                   help="after '--': passed to snakemake unchanged")
+    p.add_argument("--keep-going", "-k", action="store_true",
+                   help="go on with independent jobs when one fails")
+    p.add_argument("--snakemake-args", default="",
+                   help="more snakemake options, one string (e.g. '--forceall')")
     p.set_defaults(func=cmd_run)
