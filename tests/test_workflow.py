@@ -29,17 +29,20 @@ def _project_copy(tmp_path: Path) -> Path:
 def test_run_writes_canonical_case_json_and_reruns_only_on_change(tmp_path: Path) -> None:
     project = _project_copy(tmp_path)
     case = project / "cases" / "minimal.yaml"
-    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", cwd=project)
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--snakemake-args",
+                   "results/minimal/case.json", cwd=project)
     assert proc.returncode == 0, proc.stderr
     out = project / "results" / "minimal" / "case.json"
     data = json.loads(out.read_text())
     assert data["anatomy"] == "left-ventricle"
     # nothing changed: nothing to do
-    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--dry-run", cwd=project)
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--dry-run", "--snakemake-args",
+                   "results/minimal/case.json", cwd=project)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
     # a changed setting re-runs validation
     case.write_text(case.read_text() + "simulation: {cycles: 5}\n")
-    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", cwd=project)
+    proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--snakemake-args",
+                   "results/minimal/case.json", cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["simulation"]["cycles"] == 5
 
@@ -48,7 +51,8 @@ def test_invalid_case_fails_with_its_message_and_writes_nothing(tmp_path: Path) 
     project = _project_copy(tmp_path)
     bad = project / "cases" / "broken.yaml"
     bad.write_text("anatomy: carotid\nphysics:\n  blood:\n    viscosity: 12 kg\n")
-    proc = run_cli("run", "cases/broken.yaml", "--cores", "1", cwd=project)
+    proc = run_cli("run", "cases/broken.yaml", "--cores", "1", "--snakemake-args",
+                   "results/broken/case.json", cwd=project)
     assert proc.returncode != 0
     assert ("cases/broken.yaml:4:16: physics.blood.viscosity: expected a dynamic viscosity, "
             "got 12 kg") in proc.stdout + proc.stderr

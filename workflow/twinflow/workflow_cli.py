@@ -38,11 +38,12 @@ def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str 
     cmd = [exe, "--cores", str(cores)]
     if profile:
         cmd += ["--workflow-profile", profile]
-    if cases:
-        cmd += ["--config", f"cases={json.dumps(cases)}"]
+    cmd += extra  # targets and options; before --config, which takes every value after it
     if dry_run:
         cmd += ["--dry-run"]
-    return cmd + extra
+    if cases:
+        cmd += ["--config", f"cases={json.dumps(cases)}"]
+    return cmd
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -66,5 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-going", "-k", action="store_true",
                    help="go on with independent jobs when one fails")
     p.add_argument("--snakemake-args", default="",
-                   help="more snakemake options, one string (e.g. '--forceall')")
+                   help="more snakemake options or target files, one string "
+                        "(e.g. 'results/lv-demo/case.json --forceall')")
     p.set_defaults(func=cmd_run)

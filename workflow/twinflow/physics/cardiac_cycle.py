@@ -488,7 +488,20 @@ def elastance_surrogate(model: LVModel, activation: Activation, edp: float
         p_iso = float(model.pressure.value)
         break
     if not math.isfinite(p_iso):
-        raise ConvergenceError("elastance surrogate: isovolumic activation failed")
+        # last resort: small increments, extrapolate linearly from the last converged level
+        # (the surrogate only initialises the 0D state); Regazzoni's E_A if none converges
+        ta_done, p_done = 0.0, edp
+        for k in range(1, 33):
+            try:
+                model.Ta.value = peak * k / 32
+                model.newton.solve(_volume_target(v_ed))
+            except ConvergenceError:
+                break
+            ta_done, p_done = peak * k / 32, float(model.pressure.value)
+        if ta_done > 0.0:
+            p_iso = edp + (p_done - edp) * peak / ta_done
+        else:
+            p_iso = edp + 4.482 * MMHG * (v_ed - v_ref) / ML  # E_A, Regazzoni et al. 2020
     _reset(model)
     dv_ml = (v_ed - v_ref) / ML
     eb = edp / MMHG / dv_ml
