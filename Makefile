@@ -1,6 +1,6 @@
 # twinflow: the two commands of the README.
 #   make demo   set up .venv (first time), then run the demo cases through the workflow
-#   make test   set up .venv (first time), then run the whole test suite
+#   make test   set up .venv (first time), then the test suite (fast + slow; not 'heavy')
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,13 +8,16 @@ STAMP := $(VENV)/.twinflow-installed
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast setup schema lint clean-results
+.PHONY: demo test test-fast test-heavy setup schema lint clean-results
 
 demo: $(STAMP)
 	$(VENV)/bin/twinflow run --cores $(CORES) --keep-going
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not heavy" --durations=25 $(PYTEST_ARGS)
+
+test-heavy: $(STAMP)
+	$(PY) -m pytest -m heavy $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

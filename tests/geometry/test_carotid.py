@@ -116,6 +116,7 @@ def test_template_fallback_uses_transversal_ica_stenosis(synth3: Path, tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.xfail(strict=True, reason="issue 6 open: 9/10 pass; patient 7 at 0.347 mm "
                    "(docs/verification-carotid.md). Strict: passing turns this red.")
 def test_ten_patients(tmp_path: Path) -> None:
@@ -132,6 +133,7 @@ def test_ten_patients(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.mpi
 def test_demo_mesh_quality_and_navier_stokes_on_two_ranks(patient0: tuple[Path, tuple],
                                                           tmp_path: Path) -> None:
