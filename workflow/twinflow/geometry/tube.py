@@ -34,7 +34,6 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
     """
     import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
     import gmsh
-    from dolfinx.io import XDMFFile
     from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
 
@@ -62,27 +61,7 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
         if initialised_here:
             gmsh.finalize()
 
-    mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
-    mesh.name = tags.MESH_NAME
-    cell_tags.name = tags.CELL_TAGS_NAME
-    facet_tags.name = tags.FACET_TAGS_NAME
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # XDMF + HDF5 is a pair of files; write both under the final names only after success.
-    tmp = out_path.with_name(f".{out_path.stem}.tmp.xdmf")
-    mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    with XDMFFile(comm, tmp, "w") as xdmf:
-        xdmf.write_mesh(mesh)
-        xdmf.write_meshtags(facet_tags, mesh.geometry)
-        xdmf.write_meshtags(cell_tags, mesh.geometry)
-    comm.barrier()
-    if comm.rank == 0:
-        text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
-                                       out_path.with_suffix(".h5").name)
-        tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
-        out_path.write_text(text)
-        tmp.unlink()
-    comm.barrier()
-    return out_path
+    return write_tagged_mesh(data, out_path, comm)
 
 
 def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: float,
@@ -133,3 +112,34 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def write_tagged_mesh(data: object, out_path: Path, comm: object) -> Path:
+    """Write a gmshio ``MeshData`` (mesh, cell and facet tags) as XDMF + HDF5, atomically.
+
+    The grids are named after :mod:`twinflow.geometry.tags`; both files appear under their
+    final names only after a successful write (shared by tube and Y-branch meshes).
+    """
+    from dolfinx.io import XDMFFile
+
+    mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
+    mesh.name = tags.MESH_NAME
+    cell_tags.name = tags.CELL_TAGS_NAME
+    facet_tags.name = tags.FACET_TAGS_NAME
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # XDMF + HDF5 is a pair of files; write both under the final names only after success.
+    tmp = out_path.with_name(f".{out_path.stem}.tmp.xdmf")
+    mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
+    with XDMFFile(comm, tmp, "w") as xdmf:
+        xdmf.write_mesh(mesh)
+        xdmf.write_meshtags(facet_tags, mesh.geometry)
+        xdmf.write_meshtags(cell_tags, mesh.geometry)
+    comm.barrier()
+    if comm.rank == 0:
+        text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
+                                       out_path.with_suffix(".h5").name)
+        tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
+        out_path.write_text(text)
+        tmp.unlink()
+    comm.barrier()
+    return out_path

@@ -25,6 +25,7 @@ import numpy as np
 
 from twinflow.errors import InputError
 from twinflow.geometry import tags
+from twinflow.geometry.tube import write_tagged_mesh
 
 
 @dataclass(slots=True)
@@ -51,7 +52,6 @@ def mesh_ybranch(geo: YBranch, cell_size: float, out_path: Path, order: int = 1,
     """Mesh the Y-bifurcation ``geo`` and write ``out_path`` (XDMF + HDF5); returns it."""
     import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
     import gmsh
-    from dolfinx.io import XDMFFile
     from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
 
@@ -72,26 +72,7 @@ def mesh_ybranch(geo: YBranch, cell_size: float, out_path: Path, order: int = 1,
         gmsh.model.remove() if gmsh.model.list() else None
         if initialised_here:
             gmsh.finalize()
-    mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
-    mesh.name = tags.MESH_NAME
-    cell_tags.name = tags.CELL_TAGS_NAME
-    facet_tags.name = tags.FACET_TAGS_NAME
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.stem}.tmp.xdmf")
-    mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    with XDMFFile(comm, tmp, "w") as xdmf:
-        xdmf.write_mesh(mesh)
-        xdmf.write_meshtags(facet_tags, mesh.geometry)
-        xdmf.write_meshtags(cell_tags, mesh.geometry)
-    comm.barrier()
-    if comm.rank == 0:
-        text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
-                                       out_path.with_suffix(".h5").name)
-        tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
-        out_path.write_text(text)
-        tmp.unlink()
-    comm.barrier()
-    return out_path
+    return write_tagged_mesh(data, out_path, comm)
 
 
 def _build(gmsh: object, geo: YBranch, cell_size: float, order: int) -> None:
