@@ -1,4 +1,4 @@
-"""Fixtures: a tiny segmentation data set in the ``twinflow synth`` layout.
+"""Fixtures: a tiny segmentation data set in the ``twinflow synth`` layout and a tiny model.
 
 The images are discs (class 1, "lumen") inside rings (class 2, "wall") on a speckled
 background, so the tests do not depend on the real phantom generator.
@@ -70,3 +70,16 @@ def make_ring_dataset(root: Path, n_patients: int = 10, per_patient: int = 2,
 @pytest.fixture(scope="session")
 def ring_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_ring_dataset(tmp_path_factory.mktemp("rings"))
+
+
+@pytest.fixture(scope="session")
+def trained(ring_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``tiny`` U-Net trained briefly on :func:`ring_dataset` (output folder of ``train``);
+    shared by the training/inference and quantization tests."""
+    pytest.importorskip("tensorflow")
+    from twinflow.segmentation.train import TrainSettings, train
+
+    out = tmp_path_factory.mktemp("model")
+    train(ring_dataset, out, TrainSettings(preset="tiny", epochs=8, steps_per_epoch=12,
+                                           batch_size=8, patience=8, seed=0), verbose=0)
+    return out

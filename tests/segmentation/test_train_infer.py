@@ -23,17 +23,6 @@ from twinflow.segmentation.infer import (
 )
 
 
-@pytest.fixture(scope="module")
-def trained(ring_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("tensorflow")
-    from twinflow.segmentation.train import TrainSettings, train
-
-    out = tmp_path_factory.mktemp("model")
-    train(ring_dataset, out, TrainSettings(preset="tiny", epochs=8, steps_per_epoch=12,
-                                           batch_size=8, patience=8, seed=0), verbose=0)
-    return out
-
-
 def test_training_outputs_and_metadata(trained: Path, ring_dataset: Path) -> None:
     for name in ("model.onnx", "test_metrics.json", "test_metrics.md", "learning_curves.png",
                  "history.json", "training.json"):

@@ -1,7 +1,7 @@
-"""``twinflow train`` and ``twinflow segment`` sub-commands.
+"""``twinflow train``, ``twinflow quantize`` and ``twinflow segment`` sub-commands.
 
 Heavy modules are imported inside the handlers: registering these commands costs nothing,
-and ``twinflow segment`` never imports TensorFlow.
+and ``twinflow segment`` and ``twinflow quantize`` never import TensorFlow.
 """
 
 from __future__ import annotations
@@ -33,6 +33,28 @@ def _train(args: argparse.Namespace) -> int:
                       "parity_max_abs_diff": result.parity_max_abs_diff,
                       "test_f1_dice": {c: round(m["f1_dice"], 4)
                                        for c, m in result.test_metrics.items()}}, indent=1))
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from twinflow.segmentation.quantize import QuantizeSettings, quantize_model
+
+    settings = QuantizeSettings(calibration_images=args.calibration_images,
+                                per_channel=not args.per_tensor,
+                                reduce_range=not args.full_range,
+                                evaluate=not args.no_evaluate)
+    result = quantize_model(args.model, args.data, args.out, settings)
+
+    def dice(metrics: dict[str, dict[str, float]] | None) -> dict[str, float] | None:
+        return None if metrics is None else {c: round(m["f1_dice"], 4)
+                                             for c, m in metrics.items()}
+
+    print(json.dumps({"model": str(result.model_path),
+                      "calibration_images": result.quantization["calibration_images"],
+                      "dataset_is_training_data":
+                          result.quantization["dataset_is_training_data"],
+                      "test_f1_dice_int8": dice(result.test_metrics),
+                      "test_f1_dice_fp32": dice(result.fp32_test_metrics)}, indent=1))
     return 0
 
 
@@ -69,6 +91,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: TensorFlow's)")
     tr.add_argument("--save-keras", action="store_true", help="also write model.keras")
     tr.set_defaults(func=_train)
+
+    qz = subparsers.add_parser(
+        "quantize", help="optional int8 (QDQ) copy of an ONNX model for faster CPU inference",
+        description="Static int8 quantization (ONNX Runtime, QDQ) calibrated on training "
+                    "images; the float32 model stays the reference. Evaluates both on the "
+                    "test split unless --no-evaluate.")
+    qz.add_argument("model", type=Path, help="float32 model.onnx from twinflow train")
+    qz.add_argument("--data", type=Path, required=True,
+                    help="the model's training data set folder (manifest.json)")
+    qz.add_argument("--out", type=Path, required=True, help="output .onnx file")
+    qz.add_argument("--calibration-images", type=int, default=32,
+                    help="training images used for calibration (default 32)")
+    qz.add_argument("--per-tensor", action="store_true",
+                    help="one weight scale per tensor (default: per output channel)")
+    qz.add_argument("--full-range", action="store_true",
+                    help="8-bit weights (default 7-bit: no saturation on CPUs without VNNI)")
+    qz.add_argument("--no-evaluate", action="store_true",
+                    help="skip the fp32/int8 test-split evaluation")
+    qz.set_defaults(func=_quantize)
 
     sg = subparsers.add_parser(
         "segment", help="segment an image (or every image of a case) with an ONNX model",
