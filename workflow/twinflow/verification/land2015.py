@@ -19,7 +19,9 @@ Units as in the paper: mm and kPa (the forms are unit-agnostic).
 
 Discretisation: Taylor-Hood P2-P1 (Q2-Q1 hexahedra for the beam), exactly incompressible;
 ellipsoid meshes use second-order (curved) tetrahedra. ``--refinement N`` sets the beam
-mesh to ``(10N, N, N)`` hexahedra and the LV cell size to ``4/N`` mm.
+mesh to ``(10N, N, N)`` hexahedra and the LV cell size to ``4/N`` mm, graded to
+``4/(8N)`` mm at the apex (:data:`APEX_GRADING`). Problem-3 fibres are evaluated at the
+quadrature points (:func:`land_fibres`), as in the benchmark's FEniCS submission.
 
 Reference values (:data:`REFERENCE`, all in mm, deformed ``z`` of the apex points):
 
@@ -38,10 +40,15 @@ Reference values (:data:`REFERENCE`, all in mm, deformed ``z`` of the apex point
   helix angle +90 deg endo -> -90 deg epi, linear in the ellipsoidal ``t`` (Newton solve of
   the ellipse family), rotation of the normalised (circumferential, longitudinal) basis about
   the wall normal -- i.e. the same field as :func:`land_fibres` up to the mirror
-  ``y -> -y``, which leaves apex positions unchanged. **Open discrepancy**: this module gives
-  about -18.0 mm for problem 3 (see docs/verification.md); it is reported as such, not
-  tuned away. The paper's own per-code table could not be retrieved (only its abstract:
-  consensus differences about 0.5 % at high resolution).
+  ``y -> -y``, which leaves apex positions unchanged. Cross-check: fenicsx-pulse 0.12's
+  own problem-3 demo (Laplace-based transmural coordinate, 1767 linear-geometry cells),
+  run here in a scratch environment, gives -11.996 / -15.212 mm.
+
+Two discretisation choices decide problem 3 (docs/verification.md): fibres interpolated
+into P2 lose up to 15 % of their length across the one-to-two-cell wall (uniform 4 mm mesh:
+-18.3 mm; at quadrature points: -11.62 mm), and the endocardial apex converges slowly
+under the singular apical fibre field (uniform 2 mm: -11.64 mm; 4 mm graded to 0.5 mm at
+the apex: -12.245 mm, 0.8 %).
 
 CLI: ``python -m twinflow.verification.land2015 --problem 1|2|3 --refinement N --out DIR``
 writes ``DIR/land2015_problem{P}_ref{N}.json``.
@@ -57,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
+import basix.ufl
 import dolfinx
 import numpy as np
 import ufl
@@ -89,6 +97,15 @@ REFERENCE_SOURCE: dict[int, str] = {
 
 BEAM_LEFT, BEAM_BOTTOM = 1, 2
 
+#: Apex refinement of the ellipsoid meshes (cell size at the apex = cell size / this).
+#: The problem-3 fibre field is singular at the apex and the endocardial apex position
+#: converges slowly there: uniform 2 mm cells gave -11.64 mm, 4 mm graded to 0.5 mm gave
+#: -12.245 mm (reference -12.347); the benchmark's meshes are graded too (3 -> 1.5 mm).
+APEX_GRADING = 8.0
+#: Quadrature degree per problem. Problem 3 integrates exp(Q) with fibres that turn by
+#: 180 degrees across the wall: degree 4 -> 6 moves the endo apex by 0.02 mm (0.2 %).
+QUADRATURE_DEGREE: dict[int, int] = {1: 4, 2: 4, 3: 6}
+
 
 def beam_mesh(comm: MPI.Comm, refinement: int):
     n = max(int(refinement), 1)
@@ -106,10 +123,18 @@ def beam_mesh(comm: MPI.Comm, refinement: int):
     return mesh, tags
 
 
-def land_fibres(mesh, degree: int = 2) -> dolfinx.fem.Function:
-    """Land et al. 2015 problem 3 analytic fibre field, interpolated into vector P``degree``."""
-    V = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (3,)))
-    f0 = dolfinx.fem.Function(V, name="f0")
+def land_fibres(mesh, quadrature_degree: int = 4) -> dolfinx.fem.Function:
+    """Land et al. 2015 problem 3 analytic fibre field, evaluated at the quadrature points.
+
+    The helix angle turns by 180 degrees across a 3 mm wall that coarse meshes resolve with
+    one or two cells; a Lagrange interpolant of such a field loses up to 15 % of its length
+    and misplaces the angle between nodes (P2 on the 4 mm mesh gave an endo apex of -18.3 mm
+    instead of about -12.3 mm). The benchmark's FEniCS submission and fenicsx-pulse likewise
+    hold the fibres in a quadrature space; its degree must equal the forms' quadrature degree.
+    """
+    element = basix.ufl.quadrature_element(mesh.basix_cell(), value_shape=(3,),
+                                           degree=quadrature_degree)
+    f0 = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, element), name="f0")
 
     def fibre(x: np.ndarray) -> np.ndarray:
         rho = np.hypot(x[0], x[1])
@@ -140,8 +165,16 @@ def land_fibres(mesh, degree: int = 2) -> dolfinx.fem.Function:
 
 
 def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
-        quadrature_degree: int = 4, steps: int | None = None) -> dict[str, Any]:
-    """Solve one problem; returns a JSON-ready summary (same on every rank)."""
+        quadrature_degree: int | None = None, steps: int | None = None,
+        apex_grading: float = APEX_GRADING) -> dict[str, Any]:
+    """Solve one problem; returns a JSON-ready summary (same on every rank).
+
+    Ellipsoids (problems 2, 3) use cell size ``4/refinement`` mm graded to
+    ``4/(refinement * apex_grading)`` mm at the apex (``apex_grading=1``: uniform).
+    ``quadrature_degree`` defaults to :data:`QUADRATURE_DEGREE` of the problem.
+    """
+    if quadrature_degree is None:
+        quadrature_degree = QUADRATURE_DEGREE[problem] if problem in QUADRATURE_DEGREE else 4
     if problem not in (1, 2, 3):
         raise ValueError("problem must be 1, 2 or 3")
     t_start = time.perf_counter()
@@ -158,7 +191,9 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
                                      prefix=f"land1_{refinement}_")
         ncells = mesh.topology.index_map(3).size_global
     else:
-        md = create_lv_mesh(comm, LAND2015, cell_size=4.0 / refinement, order=2)
+        cell = 4.0 / refinement
+        md = create_lv_mesh(comm, LAND2015, cell_size=cell, order=2,
+                            apex_cell_size=cell / apex_grading)
         mesh, ft = md.mesh, md.facet_tags
         ncells = mesh.topology.index_map(3).size_global
         s = load(mesh, 0.0)
@@ -167,7 +202,7 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
             material = Guccione(C=10.0, bf=1.0, bt=1.0, bfs=1.0)  # Land et al. 2015
             pressures = [Pressure(lv_tags.ENDO, 10.0 * s)]  # kPa
         else:
-            f0 = land_fibres(mesh)
+            f0 = land_fibres(mesh, quadrature_degree)
             material = Guccione(C=2.0, bf=8.0, bt=2.0, bfs=4.0, f0=f0)  # Land et al. 2015
             pressures = [Pressure(lv_tags.ENDO, 15.0 * s)]  # kPa
             active = ActiveStress(f0=f0, Ta=60.0 * s)  # kPa
@@ -187,6 +222,9 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         "seconds_per_solve": [round(r.seconds, 4) for r in mp.history],
         "setup_seconds": round(t_setup, 3), "solve_seconds": round(t_solve, 3),
         "formulation": "Taylor-Hood P2-P1 (Q2-Q1 hex for the beam), incompressible, SNES+MUMPS",
+        "fibres": "analytic, at quadrature points" if problem == 3 else None,
+        "apex_grading": apex_grading if problem != 1 else None,
+        "quadrature_degree": quadrature_degree,
         "simplifications": [],
     }
     if problem == 1:
