@@ -18,4 +18,7 @@ rule report:
         " > {log:q} 2>&1 || (cat {log:q} >&2; exit 2)"
 
 
-CASE_TARGETS.append(lambda cid: [f"{RESULTS}/{cid}/report.html"])
+CASE_TARGETS.append(
+    lambda cid: [f"{RESULTS}/{cid}/report.html"]
+    if case_anatomy(cid) in ("carotid", "left-ventricle") else []
+)

@@ -8,7 +8,7 @@ from twinflow.case.load import (
     to_canonical,
     write_canonical,
 )
-from twinflow.case.models import Case, CarotidCase, LeftVentricleCase
+from twinflow.case.models import BenchmarkCase, CarotidCase, Case, LeftVentricleCase
 
-__all__ = ["Case", "CarotidCase", "LeftVentricleCase", "canonical_text", "case_id",
+__all__ = ["BenchmarkCase", "Case", "CarotidCase", "LeftVentricleCase", "canonical_text", "case_id",
            "from_canonical", "load_case", "to_canonical", "write_canonical"]

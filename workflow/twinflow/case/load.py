@@ -50,15 +50,20 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Loc:
     """
     path: list[str | int] = []
     node = data
+    tag_seen = False  # a tag comes first at its node, even if a key has the same name
     for part in loc:
+        if (isinstance(node, dict) and not tag_seen
+                and any(node.get(k) == part for k in DISCRIMINATORS)):
+            tag_seen = True
+            continue
         if isinstance(node, dict) and part in node:
             path.append(part)
             node = node[part]
+            tag_seen = False
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and any(node.get(k) == part for k in DISCRIMINATORS):
-            continue
+            tag_seen = False
         elif isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "bool"}):
             continue
         else:
@@ -130,7 +135,8 @@ def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
                               f"duplicate key '{loc[-1]}'"))
     if doc.data is None:
         raise CaseError(f"{name}:1:1: (document): empty case file "
-                        "(a case needs at least 'anatomy: carotid' or 'anatomy: left-ventricle')")
+                        "(a case needs at least 'anatomy: carotid', 'anatomy: left-ventricle' "
+                        "or 'anatomy: benchmark')")
     if not isinstance(doc.data, dict):
         pos = doc.position(())
         raise CaseError(f"{name}:{pos.line}:{pos.column}: (document): a case must be a "

@@ -1,6 +1,7 @@
 """The case schema: one pydantic model tree for both anatomies.
 
-A case is discriminated by ``anatomy`` (``carotid`` or ``left-ventricle``). Every physical
+A case is discriminated by ``anatomy`` (``carotid`` or ``left-ventricle``; ``benchmark``
+for the published verification problems run through the same solvers). Every physical
 quantity is written with its unit and held in SI (see :mod:`twinflow.units`); unknown
 keys are errors; defaults keep the smallest valid case to two lines::
 
@@ -559,9 +560,38 @@ class LeftVentricleCase(CaseBase):
         return self
 
 
-class Case(RootModel[Annotated[CarotidCase | LeftVentricleCase, Field(discriminator="anatomy")]]):
-    """A twinflow case: ``anatomy`` selects the carotid or the left-ventricle model tree."""
+class BenchmarkMesh(Strict):
+    refinement: Annotated[int, Field(ge=1, le=8)] = 1
+    """Land 2015: beam (10N, N, N) hexahedra; ellipsoid cell size 4/N mm."""
+    apex_grading: Annotated[float, Field(ge=1.0, le=32.0)] = 8.0
+    """Ellipsoids: cell size at the apex = cell size / apex_grading (1: uniform)."""
+
+
+class BenchmarkSimulation(Strict):
+    mpi_ranks: Annotated[int, Field(ge=1, le=4096)] = 1
+
+
+class BenchmarkCase(Strict):
+    """A published verification benchmark solved by twinflow's own solvers (no images).
+
+    ``land2015``: the cardiac-mechanics benchmark of Land et al. 2015 (Proc R Soc A
+    471:20150641), problem 1 (Guccione beam), 2 (passive ellipsoid inflation) or 3
+    (inflation + active contraction); geometry, material and loads are those of the paper
+    (:mod:`twinflow.verification.land2015`), only the discretisation is set here.
+    """
+
+    anatomy: Literal["benchmark"]
+    description: str = ""
+    benchmark: Literal["land2015"] = "land2015"
+    problem: Literal[1, 2, 3]
+    mesh: BenchmarkMesh = Field(default_factory=BenchmarkMesh)
+    simulation: BenchmarkSimulation = Field(default_factory=BenchmarkSimulation)
+
+
+class Case(RootModel[Annotated[CarotidCase | LeftVentricleCase | BenchmarkCase,
+                               Field(discriminator="anatomy")]]):
+    """A twinflow case: ``anatomy`` selects the carotid, left-ventricle or benchmark tree."""
 
     @property
-    def case(self) -> CarotidCase | LeftVentricleCase:
+    def case(self) -> CarotidCase | LeftVentricleCase | BenchmarkCase:
         return self.root
