@@ -107,9 +107,9 @@ def main() -> None:
 
     from twinflow.io import write_json_atomic
     from twinflow.segmentation.export import check_parity, export_onnx
-    from twinflow.segmentation.infer import load_model
+    from twinflow.segmentation.infer import load_model, set_metadata
     from twinflow.segmentation.presets import get_preset
-    from twinflow.segmentation.quantize import quantize_onnx, write_metadata
+    from twinflow.segmentation.quantize import quantize_onnx
     from twinflow.segmentation.unet import build_unet
 
     keras.utils.set_random_seed(0)
@@ -147,7 +147,7 @@ def main() -> None:
         t0 = time.perf_counter()
         calibration = rng.random((args.calibration, size, size, 1), dtype=np.float32)
         raw = quantize_onnx(path, Path(td) / "raw-int8.onnx", fp32.input_name, calibration)
-        int8 = load_model(write_metadata(raw, metadata, Path(td) / "paper-int8.onnx"))
+        int8 = load_model(set_metadata(raw, metadata, target=Path(td) / "paper-int8.onnx"))
         results["quantize_seconds"] = round(time.perf_counter() - t0, 1)
         results["file_mb"] = {"fp32": round(path.stat().st_size / 2**20, 1),
                               "int8": round(int8.path.stat().st_size / 2**20, 1)}

@@ -10,7 +10,6 @@ before its metadata was completed still describe it.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,11 +18,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import onnx
 import onnxruntime as ort
 
-from twinflow.io import atomic_path
-from twinflow.segmentation.infer import METADATA_PREFIX
+from twinflow.segmentation.infer import METADATA_PREFIX, set_metadata  # noqa: F401  (re-export)
 
 #: Opset used for export; supported by onnxruntime >= 1.20.
 ONNX_OPSET = 17
@@ -41,23 +38,6 @@ def export_onnx(model: keras.Model, path: Path, metadata: dict[str, Any]) -> Pat
                      opset_version=ONNX_OPSET)
         set_metadata(raw, metadata, target=path)
     return path
-
-
-def set_metadata(src: Path, metadata: dict[str, Any], target: Path | None = None) -> Path:
-    """Replace the ``twinflow.*`` metadata of ``src`` (written to ``target`` or in place)."""
-    target = Path(target or src)
-    proto = onnx.load(str(src))
-    kept = [p for p in proto.metadata_props if not p.key.startswith(METADATA_PREFIX)]
-    del proto.metadata_props[:]
-    proto.metadata_props.extend(kept)
-    for key, value in sorted(metadata.items()):
-        entry = proto.metadata_props.add()
-        entry.key = METADATA_PREFIX + key
-        entry.value = json.dumps(value, sort_keys=True, allow_nan=False)
-    proto.producer_name = "twinflow"
-    with atomic_path(target) as tmp:
-        onnx.save(proto, str(tmp))
-    return target
 
 
 @dataclass(frozen=True, slots=True)

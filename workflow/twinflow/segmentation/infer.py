@@ -402,3 +402,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def set_metadata(src: Path, metadata: dict[str, Any], target: Path | None = None) -> Path:
+    """Replace the ``twinflow.*`` metadata of ``src`` (written to ``target`` or in place).
+
+    Here, not in :mod:`.export`, because it needs no TensorFlow (quantization uses it too).
+    """
+    import onnx
+
+    target = Path(target or src)
+    proto = onnx.load(str(src))
+    kept = [p for p in proto.metadata_props if not p.key.startswith(METADATA_PREFIX)]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    for key, value in sorted(metadata.items()):
+        entry = proto.metadata_props.add()
+        entry.key = METADATA_PREFIX + key
+        entry.value = json.dumps(value, sort_keys=True, allow_nan=False)
+    proto.producer_name = "twinflow"
+    with atomic_path(target) as tmp:
+        onnx.save(proto, str(tmp))
+    return target

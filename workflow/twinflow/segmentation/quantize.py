@@ -51,21 +51,18 @@ model. This module never imports TensorFlow.
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import SimpleITK as sitk
 
 from twinflow.errors import InputError
-from twinflow.io import atomic_path
 from twinflow.segmentation.dataset import Dataset, Sample, dataset_hash, load_manifest
-from twinflow.segmentation.infer import METADATA_PREFIX, load_model
+from twinflow.segmentation.infer import load_model, set_metadata
 from twinflow.segmentation.preprocessing import Preprocessing, image_to_window
 
 #: Description stored in ``twinflow.quantization.method``.
@@ -124,25 +121,6 @@ class _Reader:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._items, None)
-
-
-def write_metadata(path: Path, metadata: dict[str, Any], target: Path) -> Path:
-    """Copy ``path`` to ``target`` (atomically) with exactly ``metadata`` as ``twinflow.*``.
-
-    Same encoding as :func:`twinflow.segmentation.export.set_metadata` (which imports
-    Keras, so it is not used here).
-    """
-    proto = onnx.load(str(path))
-    kept = [p for p in proto.metadata_props if not p.key.startswith(METADATA_PREFIX)]
-    del proto.metadata_props[:]
-    proto.metadata_props.extend(kept)
-    for key, value in sorted(metadata.items()):
-        entry = proto.metadata_props.add()
-        entry.key = METADATA_PREFIX + key
-        entry.value = json.dumps(value, sort_keys=True, allow_nan=False)
-    with atomic_path(target) as tmp:
-        onnx.save(proto, str(tmp))
-    return target
 
 
 def quantize_onnx(src: Path, dst: Path, input_name: str, inputs: np.ndarray,
@@ -209,8 +187,8 @@ def quantize_model(model_path: Path, dataset_dir: Path, out_path: Path,
     with tempfile.TemporaryDirectory(prefix="twinflow-quant-", dir=out_path.parent) as td:
         raw = quantize_onnx(model_path, Path(td) / "int8.onnx", source.input_name, inputs,
                             settings.per_channel, settings.reduce_range)
-        staged = write_metadata(raw, {**meta, "quantization": quantization},
-                                Path(td) / "int8-meta.onnx")
+        staged = set_metadata(raw, {**meta, "quantization": quantization},
+                              target=Path(td) / "int8-meta.onnx")
         if settings.evaluate:
             from twinflow.segmentation.train import evaluate_onnx
 
@@ -221,6 +199,6 @@ def quantize_model(model_path: Path, dataset_dir: Path, out_path: Path,
         if fp32_metrics is not None:
             quantization["fp32_test_metrics"] = fp32_metrics
         meta["quantization"] = quantization
-        write_metadata(staged, meta, out_path)
+        set_metadata(staged, meta, target=out_path)
     load_model(out_path)  # the result must open through the inference path
     return QuantizeResult(out_path, quantization, metrics, fp32_metrics)
