@@ -19,7 +19,8 @@ from twinflow.errors import TwinflowError
 class WorkflowConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    cases: list[str] = Field(default_factory=lambda: ["cases/carotid-demo.yaml", "cases/lv-demo.yaml"])
+    cases: list[str] = Field(
+        default_factory=lambda: ["cases/carotid-demo.yaml", "cases/lv-demo.yaml"])
     """Case files to run: paths or glob patterns, relative to the project root."""
     results: str = "results"
     """Folder receiving results/<case-id>/..."""

@@ -34,7 +34,7 @@ def parse_quantity(text: str) -> pint.Quantity:
     ureg = registry()
     try:
         q = ureg.Quantity(text)
-    except (pint.UndefinedUnitError,) as err:
+    except pint.UndefinedUnitError as err:
         names = ", ".join(f"'{n}'" for n in err.unit_names)
         raise ValueError(f"unknown unit {names} in {text!r}"[:200]) from None
     except Exception:  # pint raises many parser errors (tokenize, syntax, DefinitionSyntax)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from twinflow.units import to_si
 from twinflow.drugs.library import get_drug
+from twinflow.units import to_si
 
 SIMPLIFICATIONS = (
     "drug effects: population-mean changes from clinical trials mapped onto model parameters",

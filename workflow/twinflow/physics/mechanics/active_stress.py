@@ -5,7 +5,8 @@ Active stress (second Piola--Kirchhoff), as in Land et al. 2015 problem 3 and fe
 .. math::
     \Psi_a = \frac{T_a}{2}\,(I_{4f} - 1) \;\Rightarrow\;
     \mathbf S_a = T_a\,\mathbf f_0\otimes\mathbf f_0,\quad
-    \boldsymbol\sigma_a = \frac{T_a}{J}\,\mathbf f\otimes\mathbf f,\ \mathbf f = \mathbf F\mathbf f_0.
+    \boldsymbol\sigma_a = \frac{T_a}{J}\,\mathbf f\otimes\mathbf f,\
+    \mathbf f = \mathbf F\mathbf f_0.
 
 Tension from Hunter, McCulloch & ter Keurs 1998 (Prog Biophys Mol Biol 69:289), steady-state
 tension--calcium--stretch relation (the "HMT" model):
