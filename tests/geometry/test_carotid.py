@@ -74,8 +74,9 @@ def test_reconstruction_matches_truth(synth3: Path, tmp_path: Path, k: int) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.heavy  # gmsh takes > 10 min for this surface on 2 cores (issue 6: mesh quality/speed)
-def test_fluid_mesh_reads_in_dolfinx(patient0: tuple[Path, tuple], tmp_path: Path) -> None:
+def test_fluid_mesh_quality_and_tags(patient0: tuple[Path, tuple], tmp_path: Path) -> None:
+    """OCC lumen of patient 0 (coarse: radius/3, 1-diameter extensions): no flat slivers, no
+    inverted cells, the mesh fills the solid, every opening tagged and meshed."""
     import dolfinx_solver  # noqa: F401
     import ufl
     from dolfinx import fem
@@ -89,6 +90,13 @@ def test_fluid_mesh_reads_in_dolfinx(patient0: tuple[Path, tuple], tmp_path: Pat
     case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
                                 "mesh": {"cell_size": None}}))
     xdmf = mesh_carotid(out, case, tmp_path / "mesh", radius_factor=3.0)
+    quality = json.loads((tmp_path / "mesh" / "mesh_quality.json").read_text())
+    assert quality["inverted_cells"] == 0
+    # target > 5 deg: reached on the demo (9.3 deg) but here 2 of 23k boundary cells at a
+    # shallow ICA-ECA crease stay at ~3.4 deg (docs/verification-carotid.md)
+    assert quality["min_dihedral_angle_deg"] >= 3.0
+    assert quality["p01_min_dihedral_angle_deg"] >= 20.0
+    assert quality["meshing_time_s"] < 120.0
     with XDMFFile(MPI.COMM_WORLD, str(xdmf), "r") as f:
         mesh = f.read_mesh(name=tags.MESH_NAME)
         mesh.topology.create_connectivity(2, 3)
@@ -96,13 +104,16 @@ def test_fluid_mesh_reads_in_dolfinx(patient0: tuple[Path, tuple], tmp_path: Pat
     assert set(np.unique(ft.values)) == {tags.INLET, tags.OUTLET_ICA, tags.OUTLET_ECA,
                                          tags.WALL}
     volume = fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=mesh)))
-    quality = json.loads((tmp_path / "mesh" / "mesh_quality.json").read_text())
-    assert abs(volume - quality["surface_volume_m3"]) / quality["surface_volume_m3"] < 0.02
-    assert quality["inverted_cells"] == 0
+    assert abs(volume - quality["solid_volume_m3"]) / quality["solid_volume_m3"] < 0.02
     for t in (tags.INLET, tags.OUTLET_ICA, tags.OUTLET_ECA):
         area = fem.assemble_scalar(fem.form(1.0 * ufl.ds(domain=mesh, subdomain_data=ft,
                                                          subdomain_id=t)))
         assert area > 1e-6  # > 1 mm^2: every opening is meshed
+    # the model's lumen (marching-cubes surface of the level set) and the OCC solid agree
+    import pyvista as pv
+
+    lumen = pv.read(out / "lumen.vtp")
+    assert lumen.n_open_edges == 0 and lumen.is_manifold
 
 
 def test_template_fallback_uses_transversal_ica_stenosis(synth3: Path, tmp_path: Path
@@ -117,9 +128,8 @@ def test_template_fallback_uses_transversal_ica_stenosis(synth3: Path, tmp_path:
     assert abs(meas["stenosis_nascet"] - truth) <= 0.1  # template distal ICA: 0.7 x CCA
 
 
-@pytest.mark.slow
-@pytest.mark.heavy
-@pytest.mark.xfail(strict=True, reason="issue 6 open: 9/10 pass; patient 7 at 0.347 mm "
+@pytest.mark.heavy  # ~3-5 min on 2 cores (10 synthetic patients); a known failure (patient 7)
+@pytest.mark.xfail(strict=True, reason="issue 6 open: 9/10 pass; patient 7 at 0.345 mm "
                    "(docs/verification-carotid.md). Strict: passing turns this red.")
 def test_ten_patients(tmp_path: Path) -> None:
     root = _dataset(tmp_path, 10)
@@ -135,13 +145,12 @@ def test_ten_patients(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.heavy
 @pytest.mark.mpi
-def test_demo_mesh_quality_and_navier_stokes_on_two_ranks(patient0: tuple[Path, tuple],
-                                                          tmp_path: Path) -> None:
-    """Demo-size fluid mesh (case defaults: radius/6, 3-diameter flow extensions): no inverted
-    cells, then three P2/P1 Navier--Stokes steps on 2 MPI ranks with the facet tags of
-    geometry/tags.py (inlet CCA, ICA/ECA pressure outlets)."""
+def test_carotid_navier_stokes_one_and_two_ranks_agree(patient0: tuple[Path, tuple],
+                                                       tmp_path: Path) -> None:
+    """Coarse carotid mesh (radius/2.5, 0.5-diameter extensions), four P2/P1 steps of the
+    pulsatile inflow with a flow split on 1 and 2 MPI ranks: the monitored series (flows,
+    pressures, WSS) agree to rtol 1e-6 (acceptance of issue 6)."""
     import subprocess
     import sys
 
@@ -149,24 +158,26 @@ def test_demo_mesh_quality_and_navier_stokes_on_two_ranks(patient0: tuple[Path, 
 
     out, _ = patient0
     case = tmp_path / "case.json"
-    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 3.0},
+    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 0.5},
                                 "mesh": {"cell_size": None}}))
-    xdmf = mesh_carotid(out, case, tmp_path / "mesh")
-    quality = json.loads((tmp_path / "mesh" / "mesh_quality.json").read_text())
-    assert quality["inverted_cells"] == 0
-    # target min dihedral > 5 deg not reached yet: docs/verification-carotid.md
-    settings = {"density": 1050.0, "viscosity": 3.5e-3, "period": 1.0, "time_step": 1e-3,
-                "cycles": 1, "max_steps": 3, "render": False,
-                "inflow": {"type": "steady", "flow": 6e-6},
+    xdmf = mesh_carotid(out, case, tmp_path / "mesh", radius_factor=2.5)
+    settings = {"density": 1050.0, "viscosity": 3.5e-3, "period": 0.92, "time_step": 4e-3,
+                "cycles": 1, "max_steps": 4, "render": False,
+                "inflow": {"type": "holdsworth1999"},
                 "outlets": {str(tags.OUTLET_ICA): {"model": "pressure", "value": 0.0},
                             str(tags.OUTLET_ECA): {"model": "pressure", "value": 0.0}}}
     (tmp_path / "settings.json").write_text(json.dumps(settings))
     venv_bin = Path(__file__).resolve().parents[2] / ".venv" / "bin"
-    proc = subprocess.run([str(venv_bin / "mpirun"), "-n", "2", sys.executable, "-m",
-                           "twinflow.physics.navier_stokes", "--mesh", str(xdmf),
-                           "--settings", str(tmp_path / "settings.json"), "--out",
-                           str(tmp_path / "flow")], capture_output=True, text=True,
-                          timeout=1500)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    series = np.genfromtxt(tmp_path / "flow" / "series.csv", delimiter=",", names=True)
-    assert np.all(np.isfinite(series.view((float, len(series.dtype.names)))))
+    series = []
+    for n in (1, 2):
+        proc = subprocess.run([str(venv_bin / "mpirun"), "-n", str(n), sys.executable, "-m",
+                               "twinflow.physics.navier_stokes", "--mesh", str(xdmf),
+                               "--settings", str(tmp_path / "settings.json"), "--out",
+                               str(tmp_path / f"flow{n}")], capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        data = np.genfromtxt(tmp_path / f"flow{n}" / "series.csv", delimiter=",", names=True)
+        series.append(data.view((float, len(data.dtype.names))))
+    assert np.all(np.isfinite(series[0]))
+    scale = np.maximum(np.abs(series[0]).max(axis=0), 1e-300)
+    assert np.max(np.abs(series[1] - series[0]) / scale) < 1e-6

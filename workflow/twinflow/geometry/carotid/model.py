@@ -233,6 +233,15 @@ def model_from_images(cut: LongitudinalCut | None, cca_t: TransversalSection | N
         valid = np.isfinite(wp) | np.isfinite(wm)
         if name == "cca":
             valid &= s < -0.8 * d_cca_long
+        # daughters: a lumen seen on one side only is unreliable when the axis is off the
+        # vessel centre (a curved ICA, or a segmentation that bends the fitted axis): the
+        # mirrored lumen edge then collapses the radius. Such stations take the lumen radius
+        # of their two-sided neighbours (interpolation below) and a concentric lumen, or,
+        # without any two-sided station, the one-sided estimate.
+        one_sided = np.isfinite(lp) != np.isfinite(lm)
+        drop_lumen = one_sided if name != "cca" and (~one_sided & valid &
+                                                     np.isfinite(lp)).sum() >= 3 \
+            else np.zeros(len(s), bool)
         # hidden wall edge: circular wall about the axis
         wp = np.where(np.isfinite(wp), wp, -wm)
         wm = np.where(np.isfinite(wm), wm, -wp)
@@ -244,6 +253,12 @@ def model_from_images(cut: LongitudinalCut | None, cca_t: TransversalSection | N
         off = 0.5 * (lp + lm) - 0.5 * (wp + wm)
         for arr in (big_r, r_l, off):
             arr[~valid] = np.nan
+        r_l[drop_lumen] = np.nan
+        off[drop_lumen] = 0.0  # no eccentricity without both lumen edges
+        if drop_lumen.any():
+            notes.append(f"{name}: lumen seen on one side only at {int(drop_lumen.sum())} "
+                         "stations; radius interpolated from the two-sided stations, "
+                         "lumen concentric there")
         big_r, r_l, off = (_smooth(_fill(s, a)) for a in (big_r, r_l, off))
         measured = valid.copy()
         if name == "cca":
