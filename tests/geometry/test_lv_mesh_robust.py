@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pyvista as pv
 from lv_synth_cases import write_case
 
 from twinflow.errors import InputError
@@ -29,7 +30,8 @@ def _half_ellipsoid(a: float, c: float, n_lev: int = 20, k: int = 36,
 
 def test_touching_wall_raises_input_error(tmp_path: Path) -> None:
     """An epicardium dented through the endocardium near the base: InputError naming the
-    folder (before the fix gmsh raised "PLC Error: A segment and a facet intersect")."""
+    folder (a crossing deeper than MAX_CROSSING_FRACTION of the wall; before the fix gmsh raised
+    "PLC Error: A segment and a facet intersect")."""
     case = write_case(tmp_path, 1, 7, "images", cell_size=8e-3)
     geo = tmp_path / "geo"
     endo = rings_to_surface(*_half_ellipsoid(0.025, 0.08))
@@ -72,3 +74,36 @@ def test_biplane_walls_do_not_intersect(crack: bool) -> None:
     assert n == 0
     repaired = int(surfaces.epi.field_data["wall_repaired_levels"][0])
     assert (repaired > 0) == crack
+
+
+def test_shallow_basal_crossing_is_repaired_and_shell_walls_do_not_cross(tmp_path: Path) -> None:
+    """Reconstructed walls that graze near the base (as the CNN-derived demo surfaces do) are
+    resampled into a valid wall (radial_shell) with the input volumes; gmsh meshes it."""
+    from twinflow.geometry.lv.mesh import radial_shell
+    from twinflow.geometry.lv.surfaces import volume_closed_at_base
+
+    endo = rings_to_surface(*_half_ellipsoid(0.025, 0.08))
+    epi = rings_to_surface(*_half_ellipsoid(0.033, 0.09, dent=0.26))
+    surfaces = LVSurfaces(endo, epi, 0.0)
+    with pytest.raises(InputError):
+        check_wall(surfaces, "input")            # the input surfaces do touch
+    shell = radial_shell(surfaces, 0.008)
+    assert shell["repaired_rays"] > 0 and shell["volume_scale"] is not None
+    pts, n = shell["points"], shell["rays"]
+    faces = lambda t: np.hstack([np.full((len(t), 1), 3), t]).ravel()  # noqa: E731
+    s_endo = pv.PolyData(pts, faces(shell["endo"])).clean()
+    s_epi = pv.PolyData(pts, faces(shell["epi"])).clean()
+    _, contacts = s_endo.collision(s_epi, contact_mode=0)
+    assert contacts == 0
+    assert volume_closed_at_base(s_endo) == pytest.approx(volume_closed_at_base(endo), rel=1e-9)
+    assert volume_closed_at_base(s_epi) == pytest.approx(volume_closed_at_base(epi), rel=1e-9)
+    assert np.all(np.abs(pts[shell["base"].ravel(), 2]) < 1e-12)
+    assert n == len(pts) // 2
+    case = write_case(tmp_path, 1, 7, "images", cell_size=8e-3)
+    geo = tmp_path / "geo"
+    surfaces.write(geo, "")
+    (geo / "measurements.json").write_text(json.dumps({"source": "images", "z_base_m": 0.0}))
+    assert mesh_lv(geo, case.case_json, tmp_path / "mesh").is_file()
+    info = json.loads((tmp_path / "mesh" / "mesh.json").read_text())
+    assert info["shell"]["repaired_rays"] > 0
+    assert abs(info["cavity_volume_relative_difference"]) < 1e-6

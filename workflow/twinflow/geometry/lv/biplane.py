@@ -81,8 +81,9 @@ HAMPEL_WINDOW = 5
 HAMPEL_NSIGMA = 3.0
 #: Basal band (fraction of the long axis) in which the wall's tilt from the long axis is
 #: limited to ``MAX_BASAL_TILT_RAD``: segmented masks round the cavity/myocardium corners at
-#: the annulus line, which would make the wall meet the base plane at a grazing angle (the
-#: mesher splits the base from the walls at 60 deg dihedral angle, CLASSIFY_ANGLE_RAD).
+#: the annulus line, which would make the wall meet the base plane at a grazing angle (and
+#: fold the endo- and epicardium onto each other there; the mesh's radial shell repairs what
+#: is left, twinflow.geometry.lv.mesh.radial_shell).
 BASAL_BAND_FRACTION = 0.10
 MAX_BASAL_TILT_RAD = float(np.deg2rad(20.0))
 

@@ -3,13 +3,13 @@ r"""Tetrahedral mesh of a personalised LV wall with BASE/ENDO/EPI facet tags (gm
 Two routes, one output format:
 
 * **surfaces** (biplane or 3D-volume reconstruction): the open endo- and epicardial
-  triangulations (LV frame, base plane ``z = 0``) are closed by a basal annulus (the two rim
-  loops joined by a point walk in polar angle, a ruled surface), loaded into gmsh as one
-  discrete surface, split at sharp edges (``classifySurfaces``, 60°) and reparametrised
-  (``createGeometry``), then remeshed and filled with tetrahedra — the gmsh "remesh an STL"
-  workflow (gmsh tutorial t13; Geuzaine & Remacle 2009). Each resulting surface is tagged
-  BASE when all its nodes lie in the base plane, otherwise ENDO or EPI by its distance to the
-  input endo/epi surfaces;
+  triangulations (LV frame, base plane ``z = 0``) are resampled on one fan of rays from the
+  centre of the basal rim (:func:`radial_shell`, spacing = cell size), which gives a wall
+  whose two surfaces cannot cross, with exact BASE/ENDO/EPI tags; that triangulation is the
+  boundary mesh and gmsh's Delaunay mesher fills the volume (Geuzaine & Remacle 2009).
+  (Remeshing the reconstructed triangulations with gmsh's ``classifySurfaces`` /
+  ``createGeometry`` failed on CNN-derived surfaces with "PLC Error: A segment and a facet
+  intersect" where the wall is thinner than the cell size);
 * **measurements**: the truncated prolate ellipsoid of :mod:`twinflow.geometry.lv_ellipsoid`
   (OpenCASCADE, exact tags) with the case's radii and base height.
 
@@ -44,8 +44,6 @@ from twinflow.io import atomic_path, write_json_atomic
 
 #: Default LV cell size when the case gives none (case model: "LV: 5 mm").
 DEFAULT_CELL_SIZE_M = 5e-3
-#: Dihedral angle above which gmsh splits the discrete surface (base rim edges are ~90°).
-CLASSIFY_ANGLE_RAD = math.radians(60.0)
 
 
 # ------------------------------------------------------------------ closed wall surface
@@ -82,45 +80,14 @@ def _rim_loop(surface: pv.PolyData) -> np.ndarray:
     return loop if area > 0 else loop[::-1]
 
 
-def _annulus(inner: np.ndarray, outer: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Triangles joining two CCW loops (global ids) by a point walk in polar angle."""
-    centre = pts[inner].mean(axis=0)
-
-    def polar(loop: np.ndarray) -> np.ndarray:
-        d = pts[loop] - centre
-        return np.arctan2(d[:, 1], d[:, 0])
-
-    a0 = polar(inner[:1])[0]
-    wrap = lambda a: (a - a0 + np.pi) % (2 * np.pi) - np.pi  # noqa: E731
-    outer = np.roll(outer, -int(np.argmin(np.abs(wrap(polar(outer))))))
-    ai = np.unwrap(polar(inner)) - a0
-    ao = np.unwrap(polar(outer)) - polar(outer[:1])[0] + wrap(polar(outer[:1]))[0]
-    ai, ao = np.append(ai, ai[0] + 2 * np.pi), np.append(ao, ao[0] + 2 * np.pi)
-    inner_c, outer_c = np.append(inner, inner[0]), np.append(outer, outer[0])
-    i = j = 0
-    tris = []
-    while i < len(inner) or j < len(outer):
-        if j >= len(outer) or (i < len(inner) and ai[i + 1] <= ao[j + 1]):
-            tris.append([inner_c[i], inner_c[i + 1], outer_c[j]])
-            i += 1
-        else:
-            tris.append([inner_c[i], outer_c[j + 1], outer_c[j]])
-            j += 1
-    tris = np.array(tris)
-    p = pts[tris]
-    nz = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])[:, 2]
-    if not (np.all(nz < 0) or np.all(nz > 0)):
-        raise InputError("lv mesh: the epicardial base rim crosses the endocardial one "
-                         "(wall thickness <= 0 somewhere at the base)")
-    return tris
-
-
 def check_wall(surfaces: LVSurfaces, where: str) -> None:
     """Raise :class:`InputError` when the endo- and epicardial surfaces touch or cross.
 
     gmsh cannot tetrahedralise a self-intersecting wall ("PLC Error: A segment and a facet
     intersect"); ``vtkCollisionDetectionFilter`` (pyvista ``collision``) finds the crossing
-    triangle pairs, and the thinnest wall is reported.
+    triangle pairs, and the thinnest wall is reported. A diagnostic of the reconstructed
+    surfaces: :func:`mesh_lv` meshes the :func:`radial_shell` instead, which repairs shallow
+    basal crossings and rejects deep ones itself.
     """
     endo = surfaces.endo.triangulate().clean()
     epi = surfaces.epi.triangulate().clean()
@@ -134,108 +101,231 @@ def check_wall(surfaces: LVSurfaces, where: str) -> None:
                          "in the masks and rerun the reconstruction")
 
 
-def closed_wall(surfaces: LVSurfaces) -> tuple[np.ndarray, np.ndarray, int]:
-    """Points and triangles of the closed wall (endo + epi + base annulus).
+# ------------------------------------------------------------------ radial shell
 
-    Returns ``(points, triangles, n_endo_points)``; the rims are moved exactly onto the
-    base plane.
+#: Fewest samples around the LV and from the apex to the base of the resampled shell.
+MIN_SAMPLES_AROUND = 16
+MIN_SAMPLES_APEX_BASE = 6
+#: Least wall thickness along a ray, as a fraction of the median (thinner rays are repaired).
+MIN_WALL_FRACTION = 0.3
+#: A ray whose epicardium lies inside the endocardium by more than this fraction of the median
+#: wall is a genuine crossing (InputError); shallower crossings (basal folds of the biplane
+#: surfaces, < 0.1 on the demo) are repaired with MIN_WALL_FRACTION.
+MAX_CROSSING_FRACTION = 0.15
+
+
+def _ray_hits(origin: np.ndarray, dirs: np.ndarray, surface: pv.PolyData) -> np.ndarray:
+    """Distance along each unit ray ``origin + t d`` to its farthest hit of ``surface``.
+
+    Möller & Trumbore 1997 (J Graph Tools 2:21) ray–triangle test, vectorised; ``nan`` where a
+    ray misses the surface.
+    """
+    tri = surface.triangulate().faces.reshape(-1, 4)[:, 1:]
+    p = np.asarray(surface.points, dtype=float)
+    v0, e1, e2 = p[tri[:, 0]], p[tri[:, 1]] - p[tri[:, 0]], p[tri[:, 2]] - p[tri[:, 0]]
+    s = origin - v0                                            # (T, 3)
+    q = np.cross(s, e1)                                        # independent of the ray
+    out = np.full(len(dirs), np.nan)
+    eps = 1e-12
+    for k, d in enumerate(dirs):
+        h = np.cross(d, e2)
+        a = np.einsum("ij,ij->i", e1, h)
+        ok = np.abs(a) > eps
+        f = np.where(ok, 1.0 / np.where(ok, a, 1.0), 0.0)
+        u = f * np.einsum("ij,ij->i", s, h)
+        v = f * (q @ d)
+        t = f * np.einsum("ij,ij->i", e2, q)
+        hit = ok & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > 0)
+        if hit.any():
+            out[k] = t[hit].max()
+    return out
+
+
+def _rim_hits(origin: np.ndarray, phis: np.ndarray, rim: np.ndarray) -> np.ndarray:
+    """Distance from ``origin`` (in the base plane) along the in-plane directions ``phis`` to
+    the farthest crossing of the closed rim polygon ``rim`` (M, 3)."""
+    a = rim[:, :2] - origin[:2]
+    b = np.roll(a, -1, axis=0)
+    e = b - a
+    out = np.full(len(phis), np.nan)
+    for k, phi in enumerate(phis):
+        d = np.array([math.cos(phi), math.sin(phi)])
+        den = d[0] * e[:, 1] - d[1] * e[:, 0]
+        ok = np.abs(den) > 1e-15
+        den = np.where(ok, den, 1.0)
+        t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / den      # along the ray
+        s = (a[:, 0] * d[1] - a[:, 1] * d[0]) / den            # along the edge
+        hit = ok & (s >= -1e-9) & (s <= 1 + 1e-9) & (t > 0)
+        if hit.any():
+            out[k] = t[hit].max()
+    return out
+
+
+def radial_shell(surfaces: LVSurfaces, spacing: float, where: str = "lv mesh"
+                 ) -> dict[str, Any]:
+    r"""Resample the endo- and epicardium on one set of rays: a non-intersecting wall.
+
+    Rays leave the centre :math:`c` of the endocardial base rim (in the base plane) in the
+    directions :math:`d \propto (a \sin\theta\cos\varphi, a \sin\theta\sin\varphi,
+    -L\cos\theta)` (:math:`a, L` the largest endocardial radius about :math:`c` and the
+    depth, so the samples spread roughly evenly over a prolate LV),
+    :math:`\theta = j\,\pi/(2N)`, :math:`j = 0..N`, :math:`\varphi = 2\pi k/K`; the last
+    ring (:math:`\theta = \pi/2`) is intersected with the
+    base rims in the plane. Each surface becomes the ``(N, K)`` grid of its farthest hits plus
+    the apex point, triangulated like :func:`~twinflow.geometry.lv.surfaces.rings_to_surface`.
+
+    Why: meshing the reconstructed triangulations directly (gmsh's reparametrisation of the
+    discrete surfaces, then remeshing at the cell size) can make the remeshed endo- and
+    epicardium cross where the wall is thinner than the cell size ("PLC Error: A segment and a
+    facet intersect"). Two triangles spanning the same three rays with the epicardial vertex
+    farther out on every ray cannot cross (the hit of any ray in their cone is
+    :math:`1/\sum_i \mu_i / r_i`, monotone in every :math:`r_i`), so the resampled wall is
+    valid whenever the epicardium lies outside the endocardium on every ray, which is checked.
+
+    Each shell is then scaled about :math:`c` (which keeps the base planar) so that the volume
+    it closes with the base plane equals that of its input surface — the chordal loss of the
+    coarse sampling (a few %) is removed — unless that would make the walls touch.
+    Assumes both surfaces are star-shaped from :math:`c` (true for LV-like shapes).
     """
     endo = surfaces.endo.triangulate().clean()
     epi = surfaces.epi.triangulate().clean()
-    ie, io = _rim_loop(endo), _rim_loop(epi)
-    pts = np.vstack([endo.points, epi.points]).astype(float)
-    n_endo = endo.n_points
-    pts[ie, 2] = surfaces.z_base
-    pts[io + n_endo, 2] = surfaces.z_base
-    tris = np.vstack([endo.faces.reshape(-1, 4)[:, 1:],
-                      epi.faces.reshape(-1, 4)[:, 1:] + n_endo,
-                      _annulus(ie, io + n_endo, pts)])
-    wall = pv.PolyData(pts, np.hstack([np.full((len(tris), 1), 3), tris]).ravel())
-    if wall.n_open_edges or not wall.is_manifold:
-        raise InputError("lv mesh: the wall surface (endo + epi + base) is not closed")
-    # consistent outward orientation (gmsh's reparametrisation wants oriented patches)
-    wall = wall.compute_normals(consistent_normals=True, auto_orient_normals=True,
-                                split_vertices=False, cell_normals=False)
-    return np.asarray(wall.points), wall.faces.reshape(-1, 4)[:, 1:], n_endo
+    zb = surfaces.z_base
+    rim_endo = np.asarray(endo.points)[_rim_loop(endo)].astype(float)
+    rim_epi = np.asarray(epi.points)[_rim_loop(epi)].astype(float)
+    c = np.array([rim_endo[:, 0].mean(), rim_endo[:, 1].mean(), zb])
+    a = float(np.max(np.linalg.norm(np.asarray(endo.points)[:, :2] - c[:2], axis=1)))
+    depth = float(zb - np.asarray(endo.points)[:, 2].min())
+    if not (a > 0 and depth > 0):
+        raise InputError("lv mesh: degenerate endocardium (no cavity below the base)")
+    # quarter perimeter of the ellipse (a, depth) (Ramanujan 1914)
+    h3 = ((depth - a) / (depth + a)) ** 2
+    quarter = 0.25 * math.pi * (a + depth) * (1 + 3 * h3 / (10 + math.sqrt(4 - 3 * h3)))
+    n_lev = max(MIN_SAMPLES_APEX_BASE, math.ceil(quarter / spacing))
+    k_around = max(MIN_SAMPLES_AROUND, math.ceil(2 * math.pi * a / spacing))
+    theta = np.linspace(0.0, 0.5 * math.pi, n_lev + 1)[1:]          # rings, apex excluded
+    phi = np.linspace(0.0, 2 * math.pi, k_around, endpoint=False)
+    tt, pp = np.meshgrid(theta[:-1], phi, indexing="ij")
+    dirs = np.stack([a * np.sin(tt) * np.cos(pp), a * np.sin(tt) * np.sin(pp),
+                     -depth * np.cos(tt)], axis=-1).reshape(-1, 3)
+    dirs = np.vstack([[0.0, 0.0, -1.0], dirs])
+    dirs /= np.linalg.norm(dirs, axis=1)[:, None]
+    shells = {}
+    for name, surf, rim in (("endo", endo, rim_endo), ("epi", epi, rim_epi)):
+        t = np.append(_ray_hits(c, dirs, surf), _rim_hits(c, phi, rim))
+        if np.isnan(t).any():
+            raise InputError(f"{where}: {int(np.isnan(t).sum())} rays from the base centre "
+                             f"miss the {name}cardium (surface not star-shaped from the base "
+                             "centre or open)")
+        shells[name] = t
+    t_endo, t_epi = shells["endo"], shells["epi"]
+    wall = t_epi - t_endo
+    med = float(np.median(wall))
+    if med <= 0 or wall.min() < -MAX_CROSSING_FRACTION * med:
+        i = int(np.argmin(wall))
+        z = float(t_endo[i] * dirs[i, 2]) if i < len(dirs) else 0.0   # rim rays: z = z_b
+        raise InputError(f"{where}: the epicardium lies inside the endocardium on "
+                         f"{int(np.sum(wall <= 0))} of {len(wall)} rays from the base centre "
+                         f"(by up to {-1e3 * wall.min():.1f} mm, {1e3 * z:.1f} mm from the "
+                         "base; wall thickness <= 0) - check the myocardium in the masks and "
+                         "rerun the reconstruction")
+    # a few grazing rays near a folded basal rim (reconstructed surfaces that touch there)
+    # see the epicardium first or almost together with the endocardium: they get
+    # MIN_WALL_FRACTION of the median wall (counted in mesh.json)
+    thin = wall < MIN_WALL_FRACTION * np.median(wall)
+    t_epi = np.where(thin, t_endo + MIN_WALL_FRACTION * np.median(wall), t_epi)
+    unit = np.vstack([dirs, np.stack([np.cos(phi), np.sin(phi), np.zeros_like(phi)], 1)])
+    # triangles of the (apex + rings) grid, outward (away from c) for the endocardium
+    j = np.arange(k_around)
+    jn = (j + 1) % k_around
+    ring = lambda i: 1 + i * k_around  # noqa: E731  (first node of ring i; node 0 = apex)
+    tris = [np.stack([np.zeros(k_around, int), ring(0) + jn, ring(0) + j], 1)]
+    for i in range(n_lev - 1):
+        a0, a1 = ring(i) + j, ring(i) + jn
+        b0, b1 = ring(i + 1) + j, ring(i + 1) + jn
+        tris += [np.stack([a0, a1, b1], 1), np.stack([a0, b1, b0], 1)]
+    tris = np.vstack(tris)
+    n_node = len(unit)
+
+    def scaled(t: np.ndarray, target: float) -> tuple[np.ndarray, float]:
+        pts = c + t[:, None] * unit
+        v = volume_closed_at_base(pv.PolyData(pts, np.hstack(
+            [np.full((len(tris), 1), 3), tris]).ravel()), zb)
+        return t, (target / v) ** (1.0 / 3.0)
+
+    t_endo, s_endo = scaled(t_endo, volume_closed_at_base(endo, zb))
+    t_epi, s_epi = scaled(t_epi, volume_closed_at_base(epi, zb))
+    volume_corrected = bool(np.all(s_epi * t_epi > s_endo * t_endo))
+    if volume_corrected:
+        t_endo, t_epi = s_endo * t_endo, s_epi * t_epi
+    p_endo, p_epi = c + t_endo[:, None] * unit, c + t_epi[:, None] * unit
+    rim_ids = ring(n_lev - 1) + j
+    p_endo[rim_ids, 2] = zb
+    p_epi[rim_ids, 2] = zb
+    # base annulus: quads between the two rims (endo ids, epi ids offset by n_node)
+    base = np.vstack([np.stack([rim_ids, rim_ids[jn], rim_ids[jn] + n_node], 1),
+                      np.stack([rim_ids, rim_ids[jn] + n_node, rim_ids + n_node], 1)])
+    return {"points": np.vstack([p_endo, p_epi]),
+            "endo": tris[:, ::-1], "epi": tris + n_node, "base": base,
+            "rays": int(n_node), "rings": int(n_lev), "around": int(k_around),
+            "repaired_rays": int(thin.sum()),
+            "volume_scale": [float(s_endo), float(s_epi)] if volume_corrected else None}
 
 
 # ------------------------------------------------------------------ gmsh models
 
-def build_surface_model(surfaces: LVSurfaces, cell_size: float) -> None:
-    """Create and mesh the LV wall from surfaces in the current gmsh model (rank 0)."""
+def build_shell_model(surfaces: LVSurfaces, cell_size: float, where: str = "lv mesh"
+                      ) -> dict[str, Any]:
+    """Mesh the wall bounded by :func:`radial_shell` in the current gmsh model (rank 0).
+
+    The shell's triangles are the boundary mesh as they are (three discrete surfaces BASE,
+    ENDO, EPI with exact tags; no reparametrisation or remeshing), and gmsh's Delaunay
+    mesher fills the volume. Returns the shell's sampling info for ``mesh.json``.
+    """
     import gmsh
 
-    pts, tris, n_endo = closed_wall(surfaces)
+    shell = radial_shell(surfaces, cell_size, where)
+    pts = shell["points"]
     gmsh.model.add("lv_wall")
-    gmsh.model.addDiscreteEntity(2, 1)
-    gmsh.model.mesh.addNodes(2, 1, np.arange(1, len(pts) + 1), pts.ravel())
-    gmsh.model.mesh.addElementsByType(1, 2, [], (tris + 1).ravel())
-    gmsh.model.mesh.removeDuplicateNodes()
-    gmsh.model.mesh.classifySurfaces(CLASSIFY_ANGLE_RAD, True, True, math.pi)
-    gmsh.model.mesh.createGeometry()
-    surfs = [t for _, t in gmsh.model.getEntities(2)]
-    endo_tree, epi_tree = cKDTree(pts[:n_endo]), cKDTree(pts[n_endo:])
-    scale = float(np.ptp(pts, axis=0).max())
-    groups: dict[int, list[int]] = {lv_tags.BASE: [], lv_tags.ENDO: [], lv_tags.EPI: []}
-    for s in surfs:
-        _, coords, _ = gmsh.model.mesh.getNodes(2, s, includeBoundary=True)
-        xyz = np.asarray(coords).reshape(-1, 3)
-        if np.all(np.abs(xyz[:, 2] - surfaces.z_base) < 1e-6 * scale):
-            groups[lv_tags.BASE].append(s)
-            continue
-        d_endo = endo_tree.query(xyz)[0].mean()
-        d_epi = epi_tree.query(xyz)[0].mean()
-        groups[lv_tags.ENDO if d_endo < d_epi else lv_tags.EPI].append(s)
+    surf_tags = {lv_tags.BASE: shell["base"], lv_tags.ENDO: shell["endo"],
+                 lv_tags.EPI: shell["epi"]}
+    for tag in surf_tags:
+        gmsh.model.addDiscreteEntity(2, tag)
+    gmsh.model.mesh.addNodes(2, lv_tags.ENDO, np.arange(1, len(pts) + 1), pts.ravel())
+    for tag, tris in surf_tags.items():
+        gmsh.model.mesh.addElementsByType(tag, 2, [], (tris + 1).ravel())
+    # the wall as a geo volume bounded by the discrete surfaces (their mesh is kept)
+    vol = gmsh.model.geo.addVolume([gmsh.model.geo.addSurfaceLoop(list(surf_tags))])
+    gmsh.model.geo.synchronize()
     for name, (tag, dim) in lv_tags.PHYSICAL_GROUPS.items():
         if dim == 2:
-            if not groups[tag]:
-                raise InputError(f"lv mesh: no {name} surface after classification")
-            gmsh.model.addPhysicalGroup(2, groups[tag], tag, name=name)
-    loop = gmsh.model.geo.addSurfaceLoop(surfs)
-    vol = gmsh.model.geo.addVolume([loop])
-    gmsh.model.geo.synchronize()
+            gmsh.model.addPhysicalGroup(2, [tag], tag, name=name)
     gmsh.model.addPhysicalGroup(3, [vol], lv_tags.MYOCARDIUM, name="MYOCARDIUM")
     gmsh.option.setNumber("Mesh.MeshSizeMax", cell_size)
     gmsh.option.setNumber("Mesh.MeshSizeMin", 0.5 * cell_size)
-    # no curvature-based sizing: on an isosurface it follows voxel-scale bumps
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)
     gmsh.option.setNumber("Mesh.Optimize", 1)
     gmsh.option.setNumber("Mesh.RandomSeed", 1)
     gmsh.option.setNumber("General.NumThreads", 1)
     gmsh.model.mesh.generate(3)
+    return {k: shell[k] for k in ("rays", "rings", "around", "repaired_rays", "volume_scale")}
 
 
 def _export(out_dir: Path, comm: Any) -> tuple[Path, dict[str, Any]]:
-    """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5."""
+    """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5
+    (:func:`twinflow.geometry.tube.write_tagged_mesh`)."""
     import dolfinx_solver  # noqa: F401  (must precede dolfinx)
     import gmsh
-    from dolfinx.io import XDMFFile
     from dolfinx.io import gmsh as gmshio
+
+    from twinflow.geometry.tube import write_tagged_mesh
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if comm.rank == 0:
         with atomic_path(out_dir / "mesh.msh") as tmp:
             gmsh.write(str(tmp))
     data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
-    mesh.name, cell_tags.name, facet_tags.name = (tags.MESH_NAME, tags.CELL_TAGS_NAME,
-                                                  tags.FACET_TAGS_NAME)
-    out_path = out_dir / "mesh.xdmf"
-    tmp = out_path.with_name(f".{out_path.stem}.tmp.xdmf")
-    mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    with XDMFFile(comm, tmp, "w") as xdmf:
-        xdmf.write_mesh(mesh)
-        xdmf.write_meshtags(facet_tags, mesh.geometry)
-        xdmf.write_meshtags(cell_tags, mesh.geometry)
-    comm.barrier()
-    if comm.rank == 0:
-        text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
-                                       out_path.with_suffix(".h5").name)
-        tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
-        out_path.write_text(text)
-        tmp.unlink()
-    comm.barrier()
+    mesh, facet_tags = data.mesh, data.facet_tags
+    out_path = write_tagged_mesh(data, out_dir / "mesh.xdmf", comm)
     counts = {name: int(comm.allreduce(np.sum(facet_tags.values == tag)))
               for name, (tag, dim) in lv_tags.PHYSICAL_GROUPS.items() if dim == 2}
     n_cells = mesh.topology.index_map(3).size_global
@@ -349,6 +439,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
     z_base = float(meas["z_base_m"])
     thickness_factor = wall_thickness_factor(case, scenario)
     surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor)
+    shell_info: dict[str, Any] | None = None
     initialised_here = not gmsh.isInitialized()
     if initialised_here:
         gmsh.initialize(["-noenv"], readConfigFiles=False, interruptible=False)
@@ -364,8 +455,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
                     e["r_long_endo_m"] + f * (e["r_long_epi_m"] - e["r_long_endo_m"]), z_base)
                 build_lv_ellipsoid_model(geo, h)
             else:
-                check_wall(surfaces, str(geometry_dir))
-                build_surface_model(surfaces, h)
+                shell_info = build_shell_model(surfaces, h, str(geometry_dir))
         out_path, info = _export(out_dir, comm)
     except TwinflowError:
         raise
@@ -395,6 +485,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
             "cavity_volume_mesh_m3": v_mesh, "cavity_volume_surface_m3": float(v_surf),
             "cavity_volume_relative_difference": v_mesh / float(v_surf) - 1.0,
             "wall_volume_mesh_m3": v_wall,
+            "shell": shell_info,
             "end_diastolic_volume_segmentation_m3": meas.get("end_diastolic_volume_m3"),
             "cavity_volume_mesh_vs_segmentation": (
                 v_mesh / meas["end_diastolic_volume_m3"] - 1.0
