@@ -107,6 +107,11 @@ SIMPLIFICATIONS = (
     "active tension at reference stretch (HMT 1998 length dependence beta0/beta1/beta2 not "
     "applied)",
     "LDRB fibres with helix angles only (no sheet angles)",
+    "fibres held as a vector P1 field: between the nodes the interpolated fibre is shorter "
+    "than unit length (12 mm LV mesh: mean |f0|^2 = 0.54 at the quadrature points), which "
+    "scales the active stress and the fibre stiffness down; the calibrated reference tension "
+    "absorbs this. Fibres exact at the quadrature points (FibreField.f0_q) await a "
+    "recalibration of the demo",
     "0D state integrated by forward Euler sub-steps with the LV pressure held over a step",
     *active_stress.SIMPLIFICATIONS,
 )

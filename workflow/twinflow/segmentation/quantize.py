@@ -6,11 +6,10 @@ ONNX Runtime versus 0.88 images/s with Keras (1.3×; batch 4: 0.96 vs 0.71 image
 89 % of the ONNX Runtime time is spent in ``Conv``, already in its blocked-layout MLAS kernels
 with every graph optimisation, so float32 cannot get much faster. Static int8 quantization
 in the QDQ format (activations ``QUInt8``, weights ``QInt8``, ranges from a calibration set)
-lets ONNX Runtime run the convolutions with integer kernels: 0.54 s per image (≈ 2.1× Keras)
-in a first quiet-machine experiment with 8-bit per-tensor weights, and 1.95× (batch 1) /
-2.08× (batch 4) Keras with this module's settings in a run of
-``benchmarks/segmentation_inference.py`` on the same machine while busy (2026-11-25; numbers
-in benchmarks/README.md). The older QOperator format was no faster than float32 there. For
+lets ONNX Runtime run the convolutions with integer kernels: with this module's settings
+``benchmarks/segmentation_inference.py`` measured 1.80 images/s at batch 1 (2.26× Keras) and
+1.75 images/s at batch 4 (2.52×) on the quiet machine (2026-11-25; benchmarks/README.md).
+The older QOperator format was no faster than float32 there. For
 the small demo models (256 × 256, 8–64 channels) the gain is only about 1.1×.
 
 This is an optional speed/accuracy trade-off. The float32 model stays the reference: it is
