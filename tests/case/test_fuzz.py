@@ -83,3 +83,11 @@ def test_broken_documents_never_raise_anything_else(text: str) -> None:
 @given(st.text(max_size=200))
 def test_random_text_never_raises_anything_else(text: str) -> None:
     check(text)
+
+
+def test_key_with_trailing_newline_is_quoted() -> None:
+    """Found by the fuzzer: ``re.match`` with ``$`` accepted "0\\n" as a plain key."""
+    check("? '0\n\n  '\n: null\nanatomy: carotid\n")
+    from twinflow.case.load import format_path
+
+    assert format_path(("physics", "0\n")) == 'physics["0\\n"]'

@@ -72,7 +72,7 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Loc:
     return tuple(path)
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def format_path(path: Loc) -> str:
@@ -81,7 +81,7 @@ def format_path(path: Loc) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _PLAIN_KEY.match(str(part)):
+        elif _PLAIN_KEY.fullmatch(str(part)):  # (match would accept a trailing newline)
             out += f".{part}" if out else str(part)
         else:
             quoted = json.dumps(str(part), ensure_ascii=True).replace(" ", "\\u0020")
