@@ -6,12 +6,28 @@ background, so the tests do not depend on the real phantom generator.
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
+
+def run_fresh(body: str, timeout: float) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run ``body`` (which sets ``rc``) in a fresh interpreter; also return the TensorFlow,
+    Keras and tf2onnx modules it imported (the inference path must import none)."""
+    code = (f"import sys\n{body}\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras', 'tf2onnx'))\n"
+            "print('HEAVY', repr(heavy))\nsys.exit(rc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout)
+    heavy = [line for line in proc.stdout.splitlines() if line.startswith("HEAVY ")]
+    return proc, (ast.literal_eval(heavy[-1][6:]) if heavy else ["(not reported)"])
 
 
 def ring_image(rng: np.random.Generator, shape: tuple[int, int],

@@ -4,8 +4,6 @@ to float32, refuses bad input, imports no TensorFlow."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import onnx
 import pytest
 import SimpleITK as sitk
 
+from tests.segmentation.conftest import run_fresh
 from twinflow.cli import main as twinflow_main
 from twinflow.errors import InputError
 from twinflow.segmentation.dataset import dataset_hash, load_manifest
@@ -22,34 +21,28 @@ from twinflow.segmentation.quantize import QuantizeSettings, calibration_samples
 
 @pytest.fixture(scope="module")
 def quantized(trained: Path, ring_dataset: Path,
-              tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[str]]:
     """``twinflow quantize`` in a fresh interpreter, which must not import TensorFlow."""
     out = tmp_path_factory.mktemp("int8") / "model-int8.onnx"
-    code = (
-        "import sys\n"
+    proc, heavy = run_fresh(
         "from twinflow.cli import main\n"
         f"rc = main(['quantize', {str(trained / 'model.onnx')!r}, '--data', "
-        f"{str(ring_dataset)!r}, '--out', {str(out)!r}, '--calibration-images', '4'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('tensorflow', 'keras', 'tf2onnx'))\n"
-        "print('HEAVY', heavy)\n"
-        "sys.exit(rc)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=180)
+        f"{str(ring_dataset)!r}, '--out', {str(out)!r}, '--calibration-images', '4'])",
+        timeout=180)
     assert proc.returncode == 0, proc.stderr
-    return out, proc.stdout
+    return out, proc.stdout, heavy
 
 
-def test_quantize_imports_no_tensorflow(quantized: tuple[Path, str]) -> None:
-    out, stdout = quantized
-    assert "HEAVY []" in stdout
+def test_quantize_imports_no_tensorflow(quantized: tuple[Path, str, list[str]]) -> None:
+    out, stdout, heavy = quantized
+    assert heavy == []
     assert json.loads(stdout[:stdout.index("HEAVY")])["calibration_images"] == 4
     assert out.is_file()
 
 
-def test_quantized_model_loads_and_keeps_metadata(quantized: tuple[Path, str], trained: Path,
-                                                  ring_dataset: Path) -> None:
-    out, _ = quantized
+def test_quantized_model_loads_and_keeps_metadata(quantized: tuple[Path, str, list[str]],
+                                                  trained: Path, ring_dataset: Path) -> None:
+    out, _, _ = quantized
     fp32 = load_model(trained / "model.onnx")
     int8 = load_model(out)
     assert int8.classes == fp32.classes and int8.anatomy == fp32.anatomy
@@ -71,9 +64,9 @@ def test_quantized_model_loads_and_keeps_metadata(quantized: tuple[Path, str], t
     assert out.stat().st_size < 0.5 * (trained / "model.onnx").stat().st_size
 
 
-def test_quantized_outputs_close_to_fp32(quantized: tuple[Path, str], trained: Path,
+def test_quantized_outputs_close_to_fp32(quantized: tuple[Path, str, list[str]], trained: Path,
                                          ring_dataset: Path) -> None:
-    out, _ = quantized
+    out, _, _ = quantized
     fp32, int8 = load_model(trained / "model.onnx"), load_model(out)
     ds = load_manifest(ring_dataset)
     images = [sitk.ReadImage(str(s.image)) for s in ds.split("test") + ds.split("val")]
@@ -115,7 +108,7 @@ def test_calibration_uses_training_images_only(ring_dataset: Path) -> None:
     assert calibration_samples(ds, 10_000) == train
 
 
-def test_quantize_errors(quantized: tuple[Path, str], trained: Path, ring_dataset: Path,
+def test_quantize_errors(quantized: tuple[Path, str, list[str]], trained: Path, ring_dataset: Path,
                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = trained / "model.onnx"
     with pytest.raises(InputError, match="not found"):
