@@ -108,20 +108,19 @@ def build_lv_ellipsoid_model(geo: EllipsoidLV, cell_size: float, order: int = 1,
                 raise InputError(f"lv_ellipsoid: no {name} surface found")
             gmsh.model.addPhysicalGroup(2, tags[tag], tag, name=name)
     gmsh.model.addPhysicalGroup(3, [vtag], lv_tags.MYOCARDIUM, name="MYOCARDIUM")
+    apex_points: list[int] = []
     for name, z in (("ENDOPT", -geo.r_long_endo), ("EPIPT", -geo.r_long_epi)):
         pts = [t for _, t in gmsh.model.getEntities(0)
                if np.allclose(gmsh.model.getValue(0, t, []), [0.0, 0.0, z], atol=1e-6 * pad)]
         if pts:
             gmsh.model.addPhysicalGroup(0, pts[:1], lv_tags.PHYSICAL_GROUPS[name][0], name=name)
+        apex_points += pts
     gmsh.option.setNumber("Mesh.CharacteristicLengthMax", cell_size)
     gmsh.option.setNumber("Mesh.CharacteristicLengthMin", 0.25 * cell_size)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 12)
     gmsh.option.setNumber("Mesh.Optimize", 1)
     gmsh.option.setNumber("General.NumThreads", 1)
     if apex_cell_size is not None and apex_cell_size < cell_size:
-        apex_points = [t for _, t in gmsh.model.getEntities(0)
-                       if abs(gmsh.model.getValue(0, t, [])[2] + geo.r_long_endo) < 1e-6 * pad
-                       or abs(gmsh.model.getValue(0, t, [])[2] + geo.r_long_epi) < 1e-6 * pad]
         field = gmsh.model.mesh.field
         dist = field.add("Distance")
         field.setNumbers(dist, "PointsList", apex_points)

@@ -112,14 +112,19 @@ def dataset_hash(ds: Dataset) -> str:
     return h.hexdigest()
 
 
+def read_image(path: Path) -> sitk.Image:
+    """Read an image of a data set; unreadable files are one-line input errors."""
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as err:
+        raise InputError(f"{path}: cannot read ({str(err).splitlines()[0]})") from None
+
+
 def load_sample(sample: Sample, n_classes: int,
                 prep: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
     """Window one sample: image ``(N, N, 1)`` in [0, 1] and one-hot target ``(N, N, C)``."""
-    try:
-        image = sitk.ReadImage(str(sample.image))
-        labels = sitk.ReadImage(str(sample.mask))
-    except RuntimeError as err:
-        raise InputError(f"{sample.image}: cannot read ({str(err).splitlines()[0]})") from None
+    image = read_image(sample.image)
+    labels = read_image(sample.mask)
     if labels.GetSize()[:2] != image.GetSize()[:2]:
         raise InputError(f"{sample.mask}: size {labels.GetSize()} differs from image "
                          f"{image.GetSize()}")

@@ -57,10 +57,15 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import SimpleITK as sitk
 
 from twinflow.errors import InputError
-from twinflow.segmentation.dataset import Dataset, Sample, dataset_hash, load_manifest
+from twinflow.segmentation.dataset import (
+    Dataset,
+    Sample,
+    dataset_hash,
+    load_manifest,
+    read_image,
+)
 from twinflow.segmentation.infer import load_model, set_metadata
 from twinflow.segmentation.preprocessing import Preprocessing, image_to_window
 
@@ -101,14 +106,7 @@ def calibration_samples(ds: Dataset, count: int) -> list[Sample]:
 
 def calibration_inputs(samples: list[Sample], prep: Preprocessing) -> np.ndarray:
     """Network inputs ``(B, N, N, 1)`` float32 of ``samples``, pre-processed as in inference."""
-    windows = []
-    for s in samples:
-        try:
-            image = sitk.ReadImage(str(s.image))
-        except RuntimeError as err:
-            raise InputError(f"{s.image}: cannot read image "
-                             f"({str(err).splitlines()[0]})") from None
-        windows.append(image_to_window(image, prep))
+    windows = [image_to_window(read_image(s.image), prep) for s in samples]
     return np.stack(windows)[..., None].astype(np.float32)
 
 

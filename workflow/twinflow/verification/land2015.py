@@ -178,10 +178,10 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
     ``4/(refinement * apex_grading)`` mm at the apex (``apex_grading=1``: uniform).
     ``quadrature_degree`` defaults to :data:`QUADRATURE_DEGREE` of the problem.
     """
-    if quadrature_degree is None:
-        quadrature_degree = QUADRATURE_DEGREE[problem] if problem in QUADRATURE_DEGREE else 4
     if problem not in (1, 2, 3):
         raise ValueError("problem must be 1, 2 or 3")
+    if quadrature_degree is None:
+        quadrature_degree = QUADRATURE_DEGREE[problem]
     t_start = time.perf_counter()
     load = dolfinx.fem.Constant  # shorthand
     if problem == 1:
@@ -249,6 +249,8 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
     out["relative_errors"] = {k: abs(out[k] - r) / abs(r) for k, r in REFERENCE[problem].items()}
     ref = REFERENCE[problem][key]
     out["relative_error"] = abs(val - ref) / abs(ref)
+    out["tolerance"] = TOLERANCE
+    out["within_tolerance"] = bool(max(out["relative_errors"].values()) <= TOLERANCE)
     return out
 
 
@@ -270,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
         return 2
     res = run(problem, refinement, steps=args.steps, apex_grading=grading)
-    res["tolerance"] = TOLERANCE
-    res["within_tolerance"] = bool(max(res["relative_errors"].values()) <= TOLERANCE)
     if MPI.COMM_WORLD.rank == 0:
         name = ("land2015.json" if args.case is not None
                 else f"land2015_problem{problem}_ref{refinement}.json")
@@ -284,19 +284,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> tuple[int, int, float]:
+    """(problem, refinement, apex grading) from the flags or a validated benchmark case."""
     if args.case is None:
         return args.problem, args.refinement, args.apex_grading
     import json
 
+    from pydantic import ValidationError
+
+    from twinflow.case import BenchmarkCase, from_canonical
+
     try:
-        case = json.loads(Path(args.case).read_text())
+        case = from_canonical(json.loads(Path(args.case).read_text())).root
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise InputError(f"{args.case}: {'.'.join(map(str, first['loc']))}: "
+                         f"{first['msg']}") from None
     except (OSError, ValueError) as err:
-        raise InputError(f"{args.case}: not a readable case.json ({err})") from None
-    if case.get("anatomy") != "benchmark" or case.get("benchmark") != "land2015":
+        reason = str(err).splitlines()[0]
+        raise InputError(f"{args.case}: not a readable case.json ({reason})") from None
+    if not isinstance(case, BenchmarkCase) or case.benchmark != "land2015":
         raise InputError(f"{args.case}: not a land2015 benchmark case")
-    mesh = case.get("mesh", {})
-    return int(case["problem"]), int(mesh.get("refinement", 1)), float(
-        mesh.get("apex_grading", APEX_GRADING))
+    return case.problem, case.mesh.refinement, case.mesh.apex_grading
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ import dolfinx
 import dolfinx.fem.petsc
 import numpy as np
 import ufl
+from petsc4py import PETSc
 from mpi4py import MPI
 
 from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure, RobinSpring, Sliding
@@ -59,10 +60,6 @@ DEFAULT_PETSC_OPTIONS: dict[str, Any] = {
     "pc_type": "lu",
     "pc_factor_mat_solver_type": "mumps",
 }
-
-
-#: PETSc ``SNESConvergedReason`` SNES_DIVERGED_LINE_SEARCH.
-DIVERGED_LINE_SEARCH = -6
 
 
 class ConvergenceError(RuntimeError):
@@ -198,7 +195,7 @@ class CardiacMechanicsProblem:
         snes = self.problem.solver
         reason = snes.getConvergedReason()
         its = int(snes.getIterationNumber())
-        if reason == DIVERGED_LINE_SEARCH:
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH:
             # Backtracking can stall on round-off near convergence (tiny apical cells of the
             # graded Land 2015 meshes: 9 of 9 failed retries). Retry once with full Newton
             # steps, the benchmark's FEniCS submission's choice ("basic line search").
