@@ -38,12 +38,14 @@ def ellipsoid_inputs(work: Path, cell_size: float) -> tuple[Path, Path]:
 
     case = work / "case.json"
     mesh = work / "mesh" / "mesh.xdmf"
+    # the case is rewritten every time (it follows cases/lv-demo.yaml's calibration); the
+    # mesh only depends on the measurements and the cell size
+    write_canonical(ROOT / "cases" / "lv-demo.yaml", case)
+    d = json.loads(case.read_text())
+    d["mesh"]["cell_size"] = cell_size
+    d["geometry"]["source"] = "measurements"
+    case.write_text(json.dumps(d))
     if not mesh.is_file():
-        write_canonical(ROOT / "cases" / "lv-demo.yaml", case)
-        d = json.loads(case.read_text())
-        d["mesh"]["cell_size"] = cell_size
-        d["geometry"]["source"] = "measurements"
-        case.write_text(json.dumps(d))
         reconstruct_lv(case, work / "masks", work / "images", work / "geo")
         mesh_lv(work / "geo", case, work / "mesh")
     return mesh, case

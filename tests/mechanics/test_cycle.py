@@ -155,3 +155,50 @@ def test_inflation_study(coarse, tmp_path):
     rows = list(csv.DictReader((tmp_path / "o" / "series.csv").open()))
     v = [float(r["V_LV_mL"]) for r in rows if r["phase"] == "passive"]
     assert all(b > a for a, b in zip(v, v[1:], strict=False))  # monotone passive P-V curve
+
+
+def test_cycle_uses_unit_fibres_at_quadrature_points(coarse):
+    """The cycle's material and active stress see unit fibres at every quadrature point
+    (a P1 interpolant of the LDRB fibres averages |f0|^2 ~ 0.5-0.6 there on these meshes)."""
+    import dolfinx
+    import ufl
+    from mpi4py import MPI
+
+    from twinflow.physics.cardiac_cycle import QUADRATURE_DEGREE, build_lv
+
+    mesh, case = coarse
+    model = build_lv(mesh, json.loads(case.read_text()), MPI.COMM_WORLD)
+    pb = model.problem
+    assert pb.quadrature_degree == QUADRATURE_DEGREE == model.fibres.quadrature_degree
+    vol = dolfinx.fem.assemble_scalar(dolfinx.fem.form(1.0 * pb.dx))
+    for f in (pb.material.f0, pb.active.f0, pb.active.s0, pb.active.n0):
+        form = dolfinx.fem.form(ufl.inner(f, f) * pb.dx)
+        assert dolfinx.fem.assemble_scalar(form) / vol == pytest.approx(1.0, abs=1e-10)
+        dev = dolfinx.fem.form((ufl.inner(f, f) - 1.0) ** 2 * pb.dx)
+        assert dolfinx.fem.assemble_scalar(dev) / vol < 1e-20
+    # the nodal P1 fibres (ParaView output) would not pass: they shrink between the nodes
+    f1 = model.fibres.f0
+    mean_p1 = dolfinx.fem.assemble_scalar(dolfinx.fem.form(ufl.inner(f1, f1) * pb.dx)) / vol
+    assert mean_p1 < 0.95
+
+
+def test_beat_linearised_lv_reproduces_the_beat_and_its_slopes():
+    """The 0D LV law linearised about a beat returns the beat's pressure on its trajectory,
+    and a known elastance's slopes (synthetic beat p = (E_A a(t) + E_B)(V - V_0))."""
+    from circulation.time_varying_elastance import blanco_ventricle
+
+    from twinflow.physics.cardiac_cycle import StepRecord, beat_linearised_lv
+
+    rr, lv = 0.8, {"tC": 0.1, "TC": 0.2, "TR": 0.25}
+    a = blanco_ventricle(EA=1.0, EB=0.0, RR=rr, **lv)
+    ea, eb, v0 = 4.0, 0.3, 20.0
+    ts = np.linspace(0.0, rr, 161)
+    vol = 120.0 + 40.0 * np.cos(2 * np.pi * ts / rr)
+    rows = [StepRecord(t, 0, (ea * a(t) + eb) * (v - v0), v, v, 0, 0, 0, 0, 0,
+                       100.0 * a(t), 0) for t, v in zip(ts, vol, strict=True)]
+    p_lv, fit = beat_linearised_lv(rows, lv, rr)
+    assert fit["EA"] == pytest.approx(ea, rel=1e-3)
+    assert fit["EB"] == pytest.approx(eb, rel=1e-3)
+    for r in rows[::10]:
+        assert p_lv(r.v_lv, r.t + rr) == pytest.approx(r.p_lv, abs=1e-9)  # periodic in RR
+    assert p_lv(rows[5].v_lv + 1.0, rows[5].t) > rows[5].p_lv

@@ -141,3 +141,73 @@ def test_womersley_alpha_4_on_two_ranks(tmp_path: Path) -> None:
     assert abs(amplitude_ratio - 1) < 0.03
     assert tau_num.mean() == pytest.approx(tau_ex.mean(), rel=0.03)
     assert summary["mass_balance_relative"] < 0.02
+
+
+
+def test_supg_term_vanishes_for_the_exact_solution_only() -> None:
+    """SUPG is consistent: for steady Poiseuille flow in a box (P2 velocity and P1 pressure
+    exact) the full residual, hence the SUPG term, is zero; a wrong pressure gradient is not."""
+    import dolfinx_solver  # noqa: F401
+    import ufl
+    from dolfinx import fem
+    from dolfinx import mesh as dmesh
+    from mpi4py import MPI
+
+    from twinflow.physics.navier_stokes import cell_diameter, supg_term
+
+    msh = dmesh.create_box(MPI.COMM_SELF, [[-1.0, -1.0, 0.0], [1.0, 1.0, 2.0]], [3, 3, 4],
+                           dmesh.CellType.tetrahedron)
+    mu_v = 0.5
+    V = fem.functionspace(msh, ("Lagrange", 2, (3,)))
+    Q = fem.functionspace(msh, ("Lagrange", 1))
+    u = fem.Function(V)  # w = 1 - x^2 - y^2: mu lap w = -4 mu = dp/dz
+    u.interpolate(lambda x: np.vstack([0 * x[0], 0 * x[0], 1 - x[0] ** 2 - x[1] ** 2]))
+    p = fem.Function(Q)
+    trial, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": 4})
+    k, rho, mu = (fem.Constant(msh, c) for c in (1e-2, 1000.0, mu_v))
+    term = supg_term(trial, v, u, p, u, k, rho, mu, cell_diameter(msh), dx)
+    form = fem.form(ufl.replace(term, {trial: u}))  # u* = u^n = b = u: steady state
+    norms = []
+    for gradient in (-4.0 * mu_v, -2.0 * mu_v):  # exact, then wrong
+        p.interpolate(lambda x, g=gradient: g * x[2])
+        norms.append(np.linalg.norm(fem.assemble_vector(form).array))
+    assert norms[1] > 0.0
+    assert norms[0] < 1e-10 * norms[1]
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_carotid_flow_split_with_supg_one_and_two_ranks_agree(tmp_path: Path) -> None:
+    """Blood at carotid peak-systole flow (Holdsworth waveform scaled to a peak of 23.5 mL/s,
+    cell Peclet >> 1, so SUPG is active) through a Y-bifurcation with the demo's outlets
+    (ICA pressure, ECA flow split 0.4): series and summary equal on 1 and 2 ranks."""
+    from twinflow.geometry.ybranch import YBranch, mesh_ybranch
+
+    mesh = mesh_ybranch(YBranch(), 1.0e-3, tmp_path / "y.xdmf")
+    settings = {"density": 1050.0, "viscosity": 3.5e-3, "period": 0.92, "time_step": 0.008,
+                "cycles": 1, "max_steps": 6, "render": False,
+                "inflow": {"type": "holdsworth1999", "mean": 6e-6, "peak": 23.5e-6},
+                "outlets": {"2": {"model": "pressure", "value": 0.0},
+                            "3": {"model": "flow_split", "fraction": 0.4}}}
+    # start at peak systole: shift the waveform by its time of peak flow via a table
+    from twinflow.physics.inflow import waveform_from_settings
+
+    wave = waveform_from_settings(settings["inflow"], 0.92, "test")
+    t = np.linspace(0.0, 0.92, 116)[:-1]
+    t_peak = t[np.argmax(wave(t))]
+    settings["inflow"] = {"type": "table", "time": t.tolist(),
+                          "flow": wave(t + t_peak).tolist()}
+    serial = _run(mesh, settings, tmp_path / "np1")
+    parallel = _run(mesh, settings, tmp_path / "np2", ranks=2)
+    assert "SUPG" in serial["scheme"]
+    assert serial["cell_numbers_max"]["peclet"] > 50.0  # convection dominated
+    a, b = (_csv(tmp_path / d / "result" / "series.csv") for d in ("np1", "np2"))
+    for col in a.dtype.names:
+        scale = np.abs(a[col]).max()
+        assert np.allclose(b[col], a[col], rtol=1e-6, atol=1e-6 * scale), col
+    for key in ("tawss_pa", "osi"):
+        for stat in ("mean", "max", "p50"):
+            assert parallel[key][stat] == pytest.approx(serial[key][stat], rel=1e-6, abs=1e-12)
+    assert parallel["pressure_drop_pa"]["2"]["mean"] == pytest.approx(
+        serial["pressure_drop_pa"]["2"]["mean"], rel=1e-6)

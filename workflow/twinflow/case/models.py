@@ -385,8 +385,8 @@ class Activation(Strict):
     model: Literal["hunter1998"] = "hunter1998"
     reference_tension: u.Stiffness = "100 kPa"  # type: ignore[assignment]
     """T_ref: isometric tension at saturating calcium and reference length (100 kPa, Hunter
-    et al. 1998). With the measured geometry as unloaded reference the LV demo needs 260 kPa
-    for a normal EF (twinflow.physics.cardiac_cycle.CALIBRATION)."""
+    et al. 1998). With the measured geometry as unloaded reference the LV demo uses 125 kPa
+    for a normal EF and systolic pressure (twinflow.physics.cardiac_cycle.CALIBRATION)."""
     transverse_fraction: u.Fraction = 0.0
     """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
     calcium: CalciumTransient = Field(default_factory=CalciumTransient)

@@ -40,6 +40,9 @@ Windkessel initial pressure: :math:`p_c(0) = p_0 + R_d\,\bar Q_i` with the branc
 :math:`\bar Q_i = \bar Q\,(1/R_i)/\sum_k(1/R_k)`, :math:`R_i = R_{p,i} + R_{d,i}`; starting at the
 periodic mean shortens the transient (which decays like :math:`e^{-t/(R_dC)}`).
 
+``log_every`` = 10: the solver prints a progress line (time, max cell Courant and Peclet
+numbers, iterations, wall time) every 10 steps into the simulate log.
+
 Facet tags are those of :mod:`twinflow.geometry.tags` unless ``mesh_json`` (the mesher's
 ``mesh_quality.json``) lists ``facet_tags`` {inlet, outlet_ica, outlet_eca, wall}.
 """
@@ -170,4 +173,5 @@ def carotid_flow_settings(case_json: dict[str, Any],
         "inlet_tag": t_in,
         "wall_tag": t_wall,
         "outlets": out,
+        "log_every": 10,  # a progress line (Courant, Peclet, iterations) every 10 steps
     }

@@ -209,17 +209,21 @@ def _quiet_model(cls: Any, parameters: dict[str, Any], **kwargs: Any) -> Any:
 
 
 def periodic_0d_state(parameters: dict[str, Any], dt: float = 5e-4, max_beats: int = 60,
-                      tol: float = 1e-4) -> tuple[np.ndarray, int, float]:
+                      tol: float = 1e-4, y_start: np.ndarray | None = None,
+                      p_lv: Any = None) -> tuple[np.ndarray, int, float]:
     """Run the full 0D model (LV by its time-varying elastance) to a periodic state.
 
     Returns (state at the start of the last beat, beats run, relative change of the state
     over the last beat, max-norm scaled per component). Forward Euler with ``dt`` as in the
-    package's ``solve(method="forward_euler")``.
+    package's ``solve(method="forward_euler")``. ``y_start``: state at the start of a beat to
+    begin from (default :func:`initial_state`; its total volume is kept either way).
+    ``p_lv(V, t)``: LV pressure law (mmHg) replacing the elastance of ``parameters``.
     """
     from circulation.regazzoni2020 import Regazzoni2020
 
-    model = _quiet_model(Regazzoni2020, parameters)
-    y = initial_state(parameters)
+    model = (_quiet_model(Regazzoni2020, parameters) if p_lv is None
+             else _quiet_model(Regazzoni2020, parameters, p_LV=p_lv))
+    y = initial_state(parameters) if y_start is None else np.array(y_start, dtype=float)
     rr = 1.0 / float(parameters["HR"])
     n = int(round(rr / dt))
     err = np.inf

@@ -27,7 +27,24 @@ Langtangen & Logg 2016 (Solving PDEs in Python, sec. 3.4). One time step from
    made the earlier explicit resistance/Windkessel coupling diverge), plus the backflow
    stabilisation :math:`-\tfrac12\rho(\min(b\cdot n,0)\,\bar u, v)_{\Gamma_{out}}`
    that removes the energy inflow of reversed flow (Bazilevs et al. 2009, Comput Methods Appl
-   Mech Eng 198:3534; Moghadam et al. 2011, Comput Mech 48:277);
+   Mech Eng 198:3534; Moghadam et al. 2011, Comput Mech 48:277), and (default
+   ``"stabilisation": "supg"``) the residual-based SUPG term
+
+   .. math:: \sum_K \rho\,\tau_K\big((b\cdot\nabla)v,\;\tfrac{u^*-u^n}{\Delta t}
+             + (b\cdot\nabla)\bar u - \nu\Delta\bar u + \tfrac1\rho\nabla p^n\big)_K,
+             \qquad \tau_K = \Big(\big(\tfrac{2}{\Delta t}\big)^2
+             + \big(\tfrac{2|b|}{h_K/2}\big)^2 + 144\big(\tfrac{\nu}{(h_K/2)^2}\big)^2
+             \Big)^{-1/2}
+
+   (streamline-upwind/Petrov--Galerkin, Brooks & Hughes 1982, Comput Methods Appl Mech Eng
+   32:199; the time-dependent :math:`\tau` of Shakib, Hughes & Johan 1991, Comput Methods
+   Appl Mech Eng 89:141 and Tezduyar 1992, Adv Appl Mech 28:1, as used for blood flow by
+   Bazilevs et al. 2007, Comput Methods Appl Mech Eng 197:173; :math:`h_K` the cell diameter,
+   divided by the degree 2 of the velocity, Harari & Hughes 1992), with the whole strong
+   residual (:math:`\Delta\bar u` of the P2 field evaluated cell by cell), so the term
+   vanishes for the exact solution: the scheme stays consistent, and the tube verifications
+   (Poiseuille, Womersley) stay within their tolerances (a grad-div/LSIC term, Tezduyar 1992,
+   was tried and dropped: it moved the Poiseuille WSS on the verification tube to -1.23 %);
 2. pressure: :math:`(\nabla p^{n+1},\nabla q) = (\nabla p^n,\nabla q) -
    \frac{\rho}{\Delta t}(\nabla\cdot u^*, q)`, :math:`p^{n+1} = p_{out}` on pressure outlets;
 3. velocity correction:
@@ -49,10 +66,22 @@ one), and is the standard, well-verified scheme
 of the FEniCS community for cardiovascular flows at the Reynolds numbers of a carotid
 bifurcation (a few hundred; e.g. Oasis, Mortensen & Valen-Sendstad 2015; VaMPy, Kjeldsberg et al.
 2023); inf-sup stable P2/P1 needs no stabilisation parameter, and P2 velocity gives a linear
-gradient for the wall shear stress. At these Reynolds numbers and resolutions no turbulence or
-SUPG stabilisation is used (a simplification listed in the summary).
+gradient for the wall shear stress.
 
-Linear solvers (PETSc): step 1 GMRES + block Jacobi/ILU(0) (matrix reassembled each step),
+Why SUPG: plain Galerkin convection is enough on meshes that resolve the flow; the demo
+carotid mesh does not:
+cells capped at radius/3 (ICA ~0.7 mm, CCA ~1.7 mm), ICA Reynolds number ~1000 at peak
+systole, so the cell Peclet number :math:`|u|h/2\nu` reaches ~400 and the Courant number
+:math:`|u|\Delta t/h` ~15-20 in the small cells of the crease where the daughters join the
+CCA. Without stabilisation the unresolved convection made the step-1 GMRES iterations grow
+from ~20 to 100-270 from t = 0.1 s on and break down at t = 0.17 s (dt 2, 4 and 8 ms);
+with SUPG step 1 needs ~35 iterations through peak systole. No turbulence model is used
+(a simplification listed in the summary).
+
+Linear solvers (PETSc): step 1 GMRES + block Jacobi/ILU(0) (matrix reassembled each step;
+if ILU(0) fails, as on a demo mesh with a 5.4 degree sliver at the bifurcation where the
+preconditioned residual stagnated at step 2, the step is redone and the rest of the run uses
+ILU(1) blocks, noted in the summary's timing),
 step 2 LU with MUMPS (factorised once), step 3 CG + Jacobi; Krylov tolerances 1e-10
 (relative) so that results
 agree between rank counts to far below 1e-6. ``"linear_solver": "direct"`` uses MUMPS everywhere.
@@ -110,7 +139,8 @@ LOW_TAWSS_PA: float = 0.4
 SIMPLIFICATIONS: tuple[str, ...] = (
     "Newtonian blood (constant viscosity)",
     "rigid wall (no fluid-structure interaction)",
-    "no turbulence model or convective stabilisation (laminar, resolved flow assumed)",
+    "no turbulence model (laminar flow assumed); convection stabilised by SUPG (consistent, "
+    "residual-based) unless settings.stabilisation is none",
     "outlets as lumped 0D models (pressure, resistance, 3-element Windkessel) or a prescribed "
     "flow split with a fully developed velocity profile",
     "inlet velocity profile of fully developed (Womersley) flow in a circle of the inlet's area",
@@ -132,6 +162,8 @@ class FlowSettings:
     outlets: dict[int, OutletModel] = field(default_factory=dict)
     linear_solver: str = "krylov"
     krylov_rtol: float = 1.0e-10
+    stabilisation: str = "supg"
+    log_every: int = 0
     output_every: int = 0
     probes: list[list[float]] = field(default_factory=list)
     render: bool = True
@@ -150,7 +182,8 @@ class FlowSettings:
     def from_dict(cls, data: dict[str, Any], where: str = "settings") -> FlowSettings:
         known = {"density", "viscosity", "time_step", "cycles", "period", "inflow",
                  "inflow_profile", "inlet_tag", "wall_tag", "outlets", "linear_solver",
-                 "krylov_rtol", "output_every", "probes", "render", "max_steps",
+                 "krylov_rtol", "output_every", "probes", "render", "max_steps", "stabilisation",
+                 "log_every",
                  "time_step_requested", "cca_segment_diameters"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -160,7 +193,7 @@ class FlowSettings:
             for key in ("density", "viscosity", "time_step", "krylov_rtol"):
                 if key in data:
                     setattr(s, key, float(data[key]))
-            for key in ("cycles", "inlet_tag", "wall_tag", "output_every"):
+            for key in ("cycles", "inlet_tag", "wall_tag", "output_every", "log_every"):
                 if key in data:
                     setattr(s, key, int(data[key]))
             s.render = bool(data.get("render", True))
@@ -186,6 +219,9 @@ class FlowSettings:
         s.inflow_profile = str(data.get("inflow_profile", "womersley"))
         if s.inflow_profile not in ("womersley", "parabolic", "plug"):
             raise InputError(f"{where}: inflow_profile must be womersley, parabolic or plug")
+        s.stabilisation = str(data.get("stabilisation", "supg"))
+        if s.stabilisation not in ("supg", "none"):
+            raise InputError(f"{where}: stabilisation must be supg or none")
         s.linear_solver = str(data.get("linear_solver", "krylov"))
         if s.linear_solver not in ("krylov", "direct"):
             raise InputError(f"{where}: linear_solver must be krylov or direct")
@@ -304,6 +340,54 @@ class OpeningProfile:
         return float(np.real(phasor.sum()))
 
 
+#: Constant of the viscous part of tau (Shakib, Hughes & Johan 1991, Comput Methods Appl Mech
+#: Eng 89:141, eq. 64: tau^-2 = (2/dt)^2 + (2|u|/h)^2 + 9 (4 nu/h^2)^2, i.e. C = 9 * 16).
+SUPG_VISCOUS_CONSTANT: float = 144.0
+#: The element length in tau is h / p for Lagrange degree p = 2 (P2 velocity; Harari & Hughes
+#: 1992, Comput Methods Appl Mech Eng 98:411; Codina 2002, Comput Methods Appl Mech Eng
+#: 191:4295): the nodal spacing, not the cell diameter, sets the resolved scale.
+SUPG_ELEMENT_DEGREE: float = 2.0
+
+
+def supg_tau(b: ufl.core.expr.Expr, k: fem.Constant, nu: ufl.core.expr.Expr,
+             h: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+    r"""SUPG parameter :math:`\tau = ((2/\Delta t)^2 + (2|b|/h)^2 + C_I(\nu/h^2)^2)^{-1/2}`."""
+    return ((2.0 / k) ** 2 + 4.0 * ufl.dot(b, b) / h**2
+            + SUPG_VISCOUS_CONSTANT * (nu / h**2) ** 2) ** -0.5
+
+
+def cell_diameter(mesh: dmesh.Mesh) -> fem.Function:
+    """Largest vertex distance of each cell as a DG0 function (also on curved cells, where
+    ``ufl.CellDiameter`` is not available); computed for owned and ghost cells alike."""
+    W0 = fem.functionspace(mesh, ("DG", 0))
+    h = fem.Function(W0, name="cell_diameter")
+    n_vertices = mesh.topology.dim + 1  # simplices
+    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:, :n_vertices]]  # vertices come first
+    pairs = [(i, j) for i in range(n_vertices) for j in range(i + 1, n_vertices)]
+    lengths = np.stack([np.linalg.norm(x[:, i] - x[:, j], axis=1) for i, j in pairs], axis=1)
+    cells = np.arange(len(x), dtype=np.int32)
+    h.x.array[W0.dofmap.list[cells, 0]] = lengths.max(1)
+    return h
+
+
+def supg_term(u: ufl.Argument, v: ufl.Argument, u_n: fem.Function, p_n: fem.Function,
+              b: ufl.core.expr.Expr, k: fem.Constant, rho: fem.Constant, mu: fem.Constant,
+              h: fem.Function, dx: ufl.Measure) -> ufl.Form:
+    r"""Residual-based SUPG term of the tentative-velocity step (module docstring).
+
+    :math:`\sum_K \rho\,\tau_K\big((b\cdot\nabla)v,\ r\big)_K` with the full strong
+    momentum residual per unit mass :math:`r = (u-u^n)/\Delta t + (b\cdot\nabla)\bar u
+    - \nu\Delta\bar u + \nabla p^n/\rho` (:math:`\Delta\bar u` of the P2 field evaluated
+    cellwise; exact on affine cells), so the term vanishes for the exact solution.
+    """
+    nu = mu / rho
+    u_bar = 0.5 * (u + u_n)
+    tau = supg_tau(b, k, nu, h / SUPG_ELEMENT_DEGREE)
+    residual = ((u - u_n) / k + ufl.grad(u_bar) * b - nu * ufl.div(ufl.grad(u_bar))
+                + ufl.grad(p_n) / rho)
+    return rho * tau * ufl.dot(ufl.grad(v) * b, residual) * dx
+
+
 def read_mesh(mesh_path: Path, comm: MPI.Comm) -> tuple[dmesh.Mesh, dmesh.MeshTags]:
     """Read the mesh ``mesh`` and facet tags ``facet_tags`` from an XDMF file."""
     if not Path(mesh_path).is_file():
@@ -332,6 +416,21 @@ def _ksp(comm: MPI.Comm, A: PETSc.Mat, prefix: str, kind: str, pc: str, rtol: fl
         ksp.setTolerances(rtol=rtol, atol=1e-30, max_it=2000)
         ksp.setInitialGuessNonzero(True)
     ksp.setFromOptions()
+    return ksp
+
+
+def _robust_step1_ksp(comm: MPI.Comm, A: PETSc.Mat, rtol: float) -> PETSc.KSP:
+    """Step-1 GMRES with ILU(1) blocks (fallback when ILU(0) fails)."""
+    opts = PETSc.Options()
+    name = "ns_step1_sub_pc_factor_levels"
+    own = not opts.hasName(name)
+    if own:
+        opts.setValue(name, 1)
+    ksp = _ksp(comm, A, "ns_step1_", "gmres", "bjacobi", rtol)
+    ksp.setUp()  # the sub-solvers read the option here
+    ksp.getPC().setUp()
+    if own:
+        opts.delValue(name)
     return ksp
 
 
@@ -471,6 +570,7 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     # --- IPCS forms (module docstring) ----------------------------------------------------
     u_bar = 0.5 * (u + u_n)
     b_ext = 1.5 * u_n - 0.5 * u_n1
+    h_cell = cell_diameter(mesh)
     F1 = (rho / k * ufl.dot(u - u_n, v) * dx
           + rho * ufl.dot(ufl.dot(b_ext, ufl.nabla_grad(u_bar)), v) * dx
           + mu * ufl.inner(ufl.grad(u_bar), ufl.grad(v)) * dx
@@ -481,6 +581,11 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         # outlet pressure p^n n (zero-pressure outlets: the term vanishes)
         F1 += p_n * ufl.dot(v, n) * ds_out
         F1 -= 0.5 * rho * ufl.min_value(ufl.dot(b_ext, n), 0.0) * ufl.dot(u_bar, v) * ds_out
+    if cfg.stabilisation == "supg":
+        # degree 3: the stabilisation term needs no exact integration (it is consistent at
+        # every quadrature point) and degree 5 would double the cost of assembling A1
+        dx_supg = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": 3})
+        F1 += supg_term(u, v, u_n, p_n, b_ext, k, rho, mu, h_cell, dx_supg)
     a1 = fem.form(ufl.lhs(F1))
     L1 = fem.form(ufl.rhs(F1))
     a2 = fem.form(ufl.dot(ufl.grad(p), ufl.grad(q)) * dx)
@@ -511,6 +616,15 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     wall_area = scalar(fem.form(fem.Constant(mesh, PETSc.ScalarType(1.0)) * ds(cfg.wall_tag)))
     wss_mean_forms = [fem.form(wss.tau[i] * ds(cfg.wall_tag)) for i in range(gdim)]
     wss_mag_form = fem.form(ufl.sqrt(ufl.dot(wss.tau, wss.tau)) * ds(cfg.wall_tag))
+    # cell Courant |u| dt / h and cell Peclet |u| h / (2 nu) at the cell midpoints (DG0)
+    W0 = h_cell.function_space
+    speed = ufl.sqrt(ufl.dot(u_, u_))
+    cell_numbers = [(fem.Function(W0), fem.Expression(expr, W0.element.interpolation_points))
+                    for expr in (speed * k / h_cell, speed * h_cell * rho / (2.0 * mu))]
+    n_owned_cells = mesh.topology.index_map(tdim).size_local
+    cell_midpoints = dmesh.compute_midpoints(mesh, tdim, np.arange(n_owned_cells,
+                                                                   dtype=np.int32))
+    max_numbers = {"courant": 0.0, "peclet": 0.0}
     outlet_tags = sorted(cfg.outlets)
     header = (["t", "q_inlet", "q_inlet_prescribed"] + [f"q_outlet_{t}" for t in outlet_tags]
               + ["p_inlet"] + [f"p_outlet_{t}" for t in outlet_tags]
@@ -612,6 +726,7 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         w.x.scatter_forward()
 
     outlet_pressure = {tag: 0.0 for tag in coupled}
+    fallback_at: float | None = None
     iterations = {"step1": 0, "step3": 0}
     setup_s = time.perf_counter() - wall_start
     loop_start = time.perf_counter()
@@ -631,6 +746,14 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         b1.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         fem_petsc.set_bc(b1, bcs_u)
         ksp1.solve(b1, u_s.x.petsc_vec)
+        if ksp1.getConvergedReason() < 0 and not direct and fallback_at is None:
+            # ILU(0) blocks can be unstable on meshes with sliver cells (the Krylov residual
+            # stagnates): from here on use ILU(1) blocks (see the module docstring)
+            fallback_at = t
+            ksp1.destroy()
+            ksp1 = _robust_step1_ksp(comm, A1, rtol)
+            u_s.x.array[:] = u_n.x.array
+            ksp1.solve(b1, u_s.x.petsc_vec)
         _check(ksp1, "tentative velocity", t)
         iterations["step1"] += ksp1.getIterationNumber()
         u_s.x.scatter_forward()
@@ -686,6 +809,23 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
                                 "(reduce time_step or refine the mesh)")
         pressures = {tag: scalar(form) / openings[tag].area
                      for tag, form in pressure_forms.items()}
+        numbers = []
+        for (fn, expr), name in zip(cell_numbers, ("courant", "peclet"), strict=True):
+            fn.interpolate(expr)
+            numbers.append(comm.allreduce(float(fn.x.array[:n_owned_cells].max(initial=0.0)),
+                                          op=MPI.MAX))
+            max_numbers[name] = max(max_numbers[name], numbers[-1])
+        if cfg.log_every > 0 and step % cfg.log_every == 0:
+            local = cell_numbers[0][0].x.array[:n_owned_cells]
+            i_max = int(np.argmax(local)) if local.size else -1
+            where = comm.allgather((float(local[i_max]) if local.size else -1.0,
+                                    cell_midpoints[i_max].tolist() if local.size else None))
+            at = max(where, key=lambda w: w[0])[1]
+            if comm.rank == 0:
+                print(f"step {step} t={t:.4f} q_in={q_in:.4e} courant_max={numbers[0]:.3f} "
+                      f"peclet_max={numbers[1]:.1f} at_mm={np.round(np.array(at) * 1e3, 1)} "
+                      f"it1={ksp1.getIterationNumber()} it3={ksp3.getIterationNumber()} "
+                      f"wall_s={time.perf_counter() - loop_start:.1f}", flush=True)
         wss.compute()
         wss_mean = [scalar(f) / wall_area for f in wss_mean_forms]
         series.rows.append([t, -flows[cfg.inlet_tag], q_in]
@@ -725,6 +865,13 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         "steps": n_steps, "seconds_per_step": loop_s / max(n_steps, 1),
         "mean_iterations_step1": iterations["step1"] / max(n_steps, 1),
         "mean_iterations_step3": iterations["step3"] / max(n_steps, 1)}
+    summary["timing"]["step1_preconditioner"] = (
+        "block Jacobi / ILU(0)" if fallback_at is None else
+        f"block Jacobi / ILU(0), ILU(1) from t = {fallback_at:.6g} s (ILU(0) failed)")
+    summary["cell_numbers_max"] = {
+        "courant": max_numbers["courant"], "peclet": max_numbers["peclet"],
+        "definition": "max over cells and steps of |u| dt / h and |u| h / (2 nu) at the cell "
+                      "midpoint, h = cell diameter"}
     renders: list[str] = []
     if cfg.render:
         renders = _render(W1, (tawss_f, osi_f), wss.on_wall, out_dir)
@@ -823,7 +970,11 @@ def _summary(cfg: FlowSettings, mesh: dmesh.Mesh, V: fem.FunctionSpace, Q: fem.F
     return {
         "simplifications": list(SIMPLIFICATIONS),
         "scheme": "IPCS (incremental pressure correction), Taylor-Hood P2/P1, Crank-Nicolson "
-                  "viscous term, Adams-Bashforth linearised convection",
+                  "viscous term, Adams-Bashforth linearised convection"
+                  + (", residual-based SUPG on the tentative velocity (Brooks & Hughes 1982; "
+                     "tau of Shakib et al. 1991)"
+                     if cfg.stabilisation == "supg" else
+                     ", no convective stabilisation"),
         "settings": json.loads(canonical_json({k: v for k, v in cfg.raw.items()})),
         "inflow_waveform": {"source": cfg.waveform.source, **cfg.waveform.coefficients()},
         "mesh": {"cells": num_cells, "geometry_degree": mesh.geometry.cmaps[0].degree,

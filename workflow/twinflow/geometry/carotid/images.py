@@ -3,23 +3,30 @@
 **Longitudinal cut** (the bifurcation plane; the CCA runs along the image columns, the usual
 probe orientation): the vessel (lumen ∪ wall) is split by columns into the CCA part (one run
 of vessel pixels per column) and the ICA/ECA part (two runs). Because the outer wall is a
-tube around the centreline, the mid-point of a column run lies on the branch axis; straight
-axes are fitted to these mid-points (``numpy.polyfit``) and the bifurcation point is the
-least-squares intersection of the three axes. Along each axis, every 0.25 mm, a profile
-perpendicular to the axis is sampled (``scipy.ndimage.map_coordinates``, nearest label) and
-the run of vessel pixels and the run of lumen pixels that contain (or are nearest to) the
-axis give the signed edge distances :math:`t_w^\\pm` (outer wall) and :math:`t_l^\\pm`
-(lumen). An edge is *hidden* when the profile leaves the image or crosses into the other
-branch (beyond the ICA/ECA bisector); hidden edges are filled later from the other side
-(circular wall) and the wall thickness. Branch roles: the daughter with the larger outer
-diameter over its first 3–12 mm (the carotid bulb) is the ICA.
+tube around the centreline, the mid-point of a column run lies on the CCA axis. A daughter
+crosses the columns obliquely, so where its radius changes along it (the bulb) the two ends
+of a column chord belong to different axis stations and the mid-point is off the axis; the
+daughter mid-points are corrected for the radius gradient (:func:`_chord_axis_points`).
+Straight axes are fitted to the mid-points and the daughters jointly through one
+bifurcation point on the CCA axis (:func:`_fit_daughters`). Along each axis, every
+0.25 mm, a profile perpendicular to the axis is sampled (``scipy.ndimage.map_coordinates``,
+nearest label) and the run of vessel pixels and the run of lumen pixels that contain (or
+are nearest to) the axis give the signed edge distances :math:`t_w^\\pm` (outer wall)
+and :math:`t_l^\\pm` (lumen); gaps of up to one pixel in a profile's labels (staircase aliasing of a
+boundary crossed at a shallow angle) are bridged (:func:`_bridge`). An edge is *hidden*
+when the profile leaves the image or crosses into the other branch (beyond the ICA/ECA bisector);
+hidden edges are filled later from the other side (circular wall) and the wall thickness.
+Branch roles: the daughter with the larger outer half-width on its outer side (away from
+the other daughter, always visible) over its first 3–12 mm (the carotid bulb) is the ICA.
 
 **Transversal cuts**: CCA — largest vessel component; lumen and outer areas give
 area-equivalent diameters :math:`D = 2\\sqrt{A/\\pi}`, second moments an ellipticity. ICA —
 the cut may also show the ECA (touching or not), so the ICA vessel is the largest inscribed
 disc of the vessel mask (Euclidean distance transform), refined by a robust circle fit
 (``scipy.optimize.least_squares``, soft-L1 loss) of the outer boundary near it; the lumen
-components inside that circle give the residual lumen area and its eccentric offset.
+components inside that circle give the residual lumen area and its eccentric offset; an ECA
+lumen merging with an eccentric ICA lumen is cut off at a robust circle fit of the lumen
+boundary (:func:`_split_touching_lumen`).
 
 Hand-written parts: the run/profile logic is a few lines of NumPy on label arrays; no library
 offers "edges of a labelled tube along a normal". Everything else is scipy.
@@ -39,6 +46,10 @@ from twinflow.errors import InputError
 LUMEN, WALL = 1, 2
 #: Station step along the branch axes in the longitudinal cut (m).
 STATION_STEP_M = 0.25e-3
+#: Largest shift of a daughter chord mid-point by the radius-gradient correction
+#: (:func:`_chord_axis_points`), fraction of the mean half-width; larger ones come from noisy
+#: edges, not from a bulb (synthetic bulbs: <= 0.08; noisy ONNX masks: up to 0.5). Assumed.
+MAX_CHORD_CORRECTION = 0.15
 
 
 @dataclass(slots=True)
@@ -131,6 +142,34 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
     return mask & ~ndimage.binary_erosion(mask)
 
 
+def _split_touching_lumen(lumen: np.ndarray, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    """The ICA lumen without an ECA lumen that touches it inside the ICA outer circle.
+
+    When the ICA lumen is eccentric towards the ECA, the two lumens can merge in the cut;
+    planimetry would then count part of the ECA. A circle is fitted robustly to the lumen
+    boundary (``least_squares``, soft-L1 loss, started at the deepest lumen pixel), so the
+    other vessel's boundary pixels are outliers; the lumen is cut to that circle plus one
+    pixel (the area stays planimetric, only the foreign lobe is removed).
+    """
+    edt = ndimage.distance_transform_edt(lumen)
+    c0 = np.array(np.unravel_index(int(np.argmax(edt)), edt.shape), float)
+    r0 = float(edt.max()) + 0.5
+    br, bc = np.nonzero(_boundary(lumen))
+    pts = np.stack([br, bc], 1).astype(float)
+    if len(pts) < 8:
+        return lumen
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(pts - p[:2], axis=1) - p[2]
+
+    cr, ccen, r_fit = optimize.least_squares(resid, [*c0, r0], loss="soft_l1",
+                                             f_scale=1.0).x
+    r_fit += 0.5
+    if not 0.8 * r0 <= r_fit <= 2.0 * r0:
+        return lumen  # not a round lumen: keep it as segmented
+    return _largest(lumen & ((rr - cr) ** 2 + (cc - ccen) ** 2 <= (r_fit + 1.0) ** 2))
+
+
 def measure_transversal_ica(img: LabelImage) -> TransversalSection:
     """ICA at the stenosis (or bulb): outer circle by EDT + robust circle fit, then lumen."""
     if abs(img.spacing_m[0] - img.spacing_m[1]) > 1e-3 * img.spacing_m[0]:
@@ -158,7 +197,7 @@ def measure_transversal_ica(img: LabelImage) -> TransversalSection:
     # lumen pixels inside the ICA outer circle (an ECA lumen touching it is cut away)
     lumen = (img.labels == LUMEN) & disc
     if lumen.any():
-        lumen = _largest(lumen)
+        lumen = _split_touching_lumen(_largest(lumen), rr, ccg)
     if not lumen.any():
         raise InputError(f"{img.path}: no lumen inside the ICA vessel of this transversal cut")
     cl = np.array(ndimage.center_of_mass(lumen))
@@ -229,6 +268,23 @@ def _intersect(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return np.linalg.solve(a, b)
 
 
+def _bridge(good: np.ndarray, n: int) -> np.ndarray:
+    """``good`` with interior gaps of at most ``n`` samples filled.
+
+    A profile sampled at a quarter pixel (nearest label) that crosses a label boundary at a
+    shallow angle to its staircase can see lumen–wall–lumen within one pixel; such a gap
+    would cut a run into a sliver (seen: a 0.04 mm "lumen" at an ICA plaque edge).
+    """
+    out = good.copy()
+    idx = np.nonzero(good)[0]
+    if len(idx) < 2:
+        return out
+    gaps = np.nonzero((np.diff(idx) > 1) & (np.diff(idx) <= n + 1))[0]
+    for g in gaps:
+        out[idx[g]:idx[g + 1]] = True
+    return out
+
+
 def _septum(vals: np.ndarray, k: int, step: int, imt_samples: float) -> bool:
     """True when ``vals[k:]`` (in direction ``step``) is a wall run no thicker than four wall
     thicknesses followed by lumen: the flow-divider septum between two touching daughters."""
@@ -237,6 +293,36 @@ def _septum(vals: np.ndarray, k: int, step: int, imt_samples: float) -> bool:
         k += step
         n += 1
     return 0 < n <= 4.0 * imt_samples + 2 and 0 <= k < len(vals) and vals[k] == LUMEN
+
+
+def _chord_axis_points(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Axis points of a tube from the ends ``a``, ``b`` (n, 2; m) of oblique chords.
+
+    A column chord crosses a daughter obliquely: in the frame of the axis estimate ``d``
+    (arclength :math:`s`, normal coordinate :math:`\\nu`) its ends lie at different stations
+    :math:`s_a \\ne s_b`, so where the radius changes along the tube (the bulb) its
+    mid-point is off the axis by :math:`(R(s_a) - R(s_b))/2`. With a radius linear over the
+    chords, :math:`R(s) = r_0 + k s` (least squares on the half-chords
+    :math:`|\\nu_a - \\nu_b|/2` at :math:`(s_a + s_b)/2`), the axis at each chord is
+    :math:`\\tfrac12(\\nu_a + \\nu_b) - \\tfrac12\\sigma (R(s_a) - R(s_b))`,
+    :math:`\\sigma = \\mathrm{sign}(\\nu_a - \\nu_b)`.
+    """
+    n = np.array([-d[1], d[0]])
+    sa, sb, na, nb = a @ d, b @ d, a @ n, b @ n
+    s_mid = 0.5 * (sa + sb)
+    half = 0.5 * np.abs(na - nb)
+    coef = np.array([half.mean()])
+    if np.ptp(s_mid) > 0:
+        coef = np.polyfit(s_mid, half, 1)
+        if len(s_mid) >= 16:  # curved radius (bulb): quadratic where it halves the misfit
+            coef2 = np.polyfit(s_mid, half, 2)
+            rss1 = float(np.sum((np.polyval(coef, s_mid) - half) ** 2))
+            rss2 = float(np.sum((np.polyval(coef2, s_mid) - half) ** 2))
+            if rss2 < 0.5 * rss1:
+                coef = coef2
+    sigma = np.sign(na - nb)
+    nu = 0.5 * (na + nb) - 0.5 * sigma * (np.polyval(coef, sa) - np.polyval(coef, sb))
+    return s_mid[:, None] * d[None, :] + nu[:, None] * n[None, :]
 
 
 def _fit_daughters(origin_line: tuple[np.ndarray, np.ndarray],
@@ -347,16 +433,26 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
             lr = _runs(lumen[:, j])
             inner_up = lr[0][1] + imt / sr
             inner_down = lr[1][0] - imt / sr
-        up.append(((rs[0][0] + inner_up - 1) / 2 * sr, j * sc))
-        down.append(((inner_down + rs[-1][1] - 1) / 2 * sr, j * sc))
+        # chord ends (pixel centres of the first and last vessel rows of each daughter)
+        up.append(((rs[0][0] * sr, j * sc), ((inner_up - 1) * sr, j * sc)))
+        down.append(((inner_down * sr, j * sc), ((rs[-1][1] - 1) * sr, j * sc)))
     if len(up) < 8:
         raise NoBifurcation(img.path, "too little of the ICA/ECA is visible in the "
                             "longitudinal cut")
-    daughter_pts = {"up": np.array(up), "down": np.array(down)}
-    lines = {"cca": (cca_c, cca_d), "up": _fit_line(daughter_pts["up"]),
-             "down": _fit_line(daughter_pts["down"])}
-    for key in ("up", "down"):
-        c, d = lines[key]
+    lines = {"cca": (cca_c, cca_d)}
+    daughter_pts = {}
+    for key, ends in (("up", np.array(up)), ("down", np.array(down))):
+        plain = 0.5 * (ends[:, 0] + ends[:, 1])
+        c0, d0 = _fit_line(plain)
+        c, d = c0, d0
+        for _ in range(3):  # correct the column-chord mid-points for the radius gradient
+            daughter_pts[key] = _chord_axis_points(ends[:, 0], ends[:, 1], d)
+            c, d = _fit_line(daughter_pts[key])
+        n = np.array([-d[1], d[0]])
+        half = 0.5 * float(np.mean(np.abs((ends[:, 0] - ends[:, 1]) @ n)))
+        if np.abs((daughter_pts[key] - plain) @ n).max() > MAX_CHORD_CORRECTION * half:
+            # noisy edges (a radius fit far steeper than a bulb's): keep the plain chords
+            daughter_pts[key], c, d = plain, c0, d0
         lines[key] = (c, d if d[1] > 0 else -d)
     origin, fitted = _fit_daughters(lines["cca"], daughter_pts,
                                     {"up": lines["up"], "down": lines["down"]})
@@ -368,6 +464,7 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
         n = np.array([-d[1], d[0]])
         t = np.arange(-3.0 * d_cca, 3.0 * d_cca, 0.25 * min(sr, sc))
         out = {k: np.full(len(s_values), np.nan) for k in ("wp", "wm", "lp", "lm")}
+        bridge = 4  # samples = one pixel: sub-pixel gaps are staircase aliasing
         for i, s in enumerate(s_values):
             p = origin + s * d
             pts = p[None, :] + t[:, None] * n[None, :]
@@ -382,7 +479,8 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
             if other_side is not None:
                 rel = pts - origin
                 side = other_side * (rel[:, 0] * bis[1] - rel[:, 1] * bis[0])
-            for key_p, key_m, good in (("wp", "wm", vals > 0), ("lp", "lm", vals == LUMEN)):
+            for key_p, key_m, good in (("wp", "wm", _bridge(vals > 0, bridge)),
+                                       ("lp", "lm", _bridge(vals == LUMEN, bridge))):
                 if not good[k0]:
                     if key_p == "wp":
                         break  # axis point outside the vessel: station unusable
@@ -455,18 +553,18 @@ def measure_longitudinal(img: LabelImage) -> LongitudinalCut:
                                             {"up": lines["up"], "down": lines["down"]})
             lines.update(fitted)
     # roles: the larger outer diameter over 3-12 mm (the bulb) is the ICA
-    def mean_outer(bp: BranchProfile) -> float:
-        sel = (bp.s > 3e-3) & (bp.s < 12e-3)
-        if not (sel & np.isfinite(bp.wall_plus) & np.isfinite(bp.wall_minus)).any():
-            sel = bp.s > 0.3 * d_cca  # little of the daughters visible: all of it
-        w = bp.wall_plus[sel] - bp.wall_minus[sel]
-        w = w[np.isfinite(w)]
-        if len(w) == 0:
-            w = np.abs(np.concatenate([bp.wall_plus[sel], bp.wall_minus[sel]])) * 2
-            w = w[np.isfinite(w)]
-        return float(np.mean(w)) if len(w) else 0.0
+    def mean_outer(bp: BranchProfile, other: BranchProfile) -> float:
+        # outer-wall half-width on the side away from the other daughter (always visible;
+        # the bulb bulges there), over 3-12 mm, or all of the daughter when that is hidden
+        away = float(bp.normal @ (bp.direction - other.direction))
+        edge = bp.wall_plus if away > 0 else -bp.wall_minus
+        sel = (bp.s > 3e-3) & (bp.s < 12e-3) & np.isfinite(edge)
+        if sel.sum() < 3:
+            sel = (bp.s > 0.3 * d_cca) & np.isfinite(edge)
+        return 2.0 * float(np.mean(edge[sel])) if sel.any() else 0.0
 
-    ica_key = "up" if mean_outer(branches["up"]) >= mean_outer(branches["down"]) else "down"
+    ica_key = "up" if (mean_outer(branches["up"], branches["down"])
+                       >= mean_outer(branches["down"], branches["up"])) else "down"
     eca_key = "down" if ica_key == "up" else "up"
     result = {"cca": branches["cca"], "ica": branches[ica_key], "eca": branches[eca_key]}
     for k, bp in result.items():

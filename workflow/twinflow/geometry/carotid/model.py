@@ -32,12 +32,18 @@ generic bifurcation template is adapted to the patient wherever the images show 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from twinflow.geometry.carotid.images import STATION_STEP_M, LongitudinalCut, TransversalSection
+from twinflow.geometry.carotid.images import (
+    STATION_STEP_M,
+    LongitudinalCut,
+    NoBifurcation,
+    TransversalSection,
+)
 
 BRANCHES: tuple[str, ...] = ("cca", "ica", "eca")
 #: Threshold of local lumen narrowing 1 - r/r0 that defines the plaque length (assumed).
@@ -217,7 +223,12 @@ def model_from_images(cut: LongitudinalCut | None, cca_t: TransversalSection | N
     notes: list[str] = list(cut.notes)
     bp_c = cut.branches["cca"]
     wp, wm, lp, lm = _edges(bp_c)
-    d_cca_long = float(np.nanmedian((wp - wm)[bp_c.s < -4e-3]))
+    both = (wp - wm)[bp_c.s < -4e-3]
+    if not np.isfinite(both).any():
+        # no CCA station with both walls beyond 4 mm: no CCA to adapt the template to
+        raise NoBifurcation(Path("longitudinal cut"), "no CCA station shows both walls "
+                            "more than 4 mm upstream of the bifurcation")
+    d_cca_long = float(np.nanmedian(both))
     imt = measure_imt(cut, d_cca_long)
     if not np.isfinite(imt):
         imt = template.imt

@@ -95,9 +95,19 @@ def reconstruct_from_masks(views: Sequence[tuple[str, Path]], template: Template
         except im.NoBifurcation as err:
             notes.append(f"longitudinal cut unusable ({err.reason}); generic template used "
                          "for the branch geometry")
-    model = model_from_images(cut, cca_t, ica_t, template)
+    try:
+        model = model_from_images(cut, cca_t, ica_t, template)
+    except im.NoBifurcation as err:
+        notes.append(f"longitudinal cut unusable ({err.reason}); generic template used "
+                     "for the branch geometry")
+        model = model_from_images(None, cca_t, ica_t, template)
     model.notes = notes + model.notes
-    return write_outputs(model, ica_t, cca_t, out_dir, voxel)
+    try:
+        return write_outputs(model, ica_t, cca_t, out_dir, voxel)
+    except ValueError as err:  # surface.build_surface: ends that cannot be closed
+        source = by_view.get("longitudinal", next(iter(by_view.values())))
+        raise InputError(f"{source}: the reconstructed branches give no closed surface "
+                         f"({err}); check this mask") from None
 
 
 def write_outputs(model: BifurcationModel, ica_t: im.TransversalSection | None,

@@ -5,6 +5,9 @@ The level set :math:`\\phi` of the model is sampled on a regular grid
 decimated, and each branch is cut by its own end plane (``clip_scalar`` on the signed
 distance beyond the plane of the branch that owns the point, so a plane never cuts a
 neighbouring branch); the open ends are closed with planar fans (:func:`cap_planar_holes`).
+Where that fails (an end plane cutting a neighbour near its rim leaves loops off the planes),
+the surface is instead the zero level of the level set with each branch cut by its own end
+plane inside :math:`\\phi` (:func:`_capped_level_set_surface`; rims rounded over ~1 voxel).
 Triangles of the caps carry
 the facet tags of :mod:`twinflow.geometry.tags` (INLET on the CCA, OUTLET_ICA, OUTLET_ECA),
 all others WALL, in the cell array ``facet_tag``. Linear interpolation of a distance-like
@@ -55,33 +58,86 @@ def build_surface(model: BifurcationModel, outer: bool, voxel: float = DEFAULT_V
     slab = dims[0] * dims[1]
     gx, gy = np.meshgrid(xs, ys, indexing="xy")
     base = np.stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)], axis=1)
+    planes = []
+    for name, b in model.branches.items():
+        centre, out_n = b.end()
+        planes.append((name, centre + extend.get(name, 0.0) * out_n, out_n))
     for k, z in enumerate(zs):
         base[:, 2] = z
         phi[k * slab:(k + 1) * slab] = model.level_set(base, outer, ext_m)
     grid.point_data["phi"] = phi
-    surf = grid.contour([0.0], scalars="phi", method="flying_edges").triangulate()
+    contour = grid.contour([0.0], scalars="phi", method="flying_edges").triangulate()
     if target_edge is not None:
-        n_target = max(2000, int(surf.area / (0.43 * target_edge ** 2)))
-        if n_target < surf.n_cells:
-            surf = surf.decimate(1.0 - n_target / surf.n_cells)
+        n_target = max(2000, int(contour.area / (0.43 * target_edge ** 2)))
+        if n_target < contour.n_cells:
+            contour = contour.decimate(1.0 - n_target / contour.n_cells)
     # cut each branch by its own end plane only (an infinite plane could cut a neighbour):
     # g = signed distance beyond the end plane of the branch that owns the point
-    planes = []
-    owner = np.argmin(model.branch_level_sets(np.asarray(surf.points), outer, ext_m), axis=0)
-    g = np.full(surf.n_points, -1.0)
-    for i, (name, b) in enumerate(model.branches.items()):
-        centre, out_n = b.end()
-        centre = centre + extend.get(name, 0.0) * out_n
+    owner = np.argmin(model.branch_level_sets(np.asarray(contour.points), outer, ext_m),
+                      axis=0)
+    g = np.full(contour.n_points, -1.0)
+    for i, (_, centre, out_n) in enumerate(planes):
         sel = owner == i
-        g[sel] = (np.asarray(surf.points)[sel] - centre) @ out_n
-        planes.append((name, centre, out_n))
-    surf.point_data["beyond_end"] = g
-    surf = surf.clip_scalar(scalars="beyond_end", value=0.0, invert=True)
+        g[sel] = (np.asarray(contour.points)[sel] - centre) @ out_n
+    contour.point_data["beyond_end"] = g
+    surf = contour.clip_scalar(scalars="beyond_end", value=0.0, invert=True)
     surf = surf.extract_surface(algorithm=None).triangulate()
-    surf = cap_planar_holes(surf.clean(), planes)
+    try:
+        surf = cap_planar_holes(surf.clean(), planes)
+    except ValueError:
+        # an end plane that also cuts a neighbouring branch near its rim leaves loops the
+        # planar fans cannot close: contour the capped level set instead (below)
+        surf = _capped_level_set_surface(grid, model, outer, ext_m, planes, voxel)
     surf = surf.compute_normals(cell_normals=True, point_normals=False,
                                 auto_orient_normals=True, consistent_normals=True)
     return surf
+
+
+def _capped_level_set_surface(grid: Any, model: BifurcationModel, outer: bool,
+                              ext_m: dict[str, float],
+                              planes: list[tuple[str, np.ndarray, np.ndarray]],
+                              voxel: float) -> Any:
+    """Fallback of :func:`build_surface`: zero level of
+    :math:`\\min_b \\max(\\phi_b, (\\mathbf{x} - \\mathbf{c}_b)\\cdot\\mathbf{n}_b)`,
+    each branch tube cut by its own end plane (centre :math:`\\mathbf{c}_b`, outward
+    normal :math:`\\mathbf{n}_b`) inside the level set, so the contour is closed by
+    construction. The cap rims are rounded over about one voxel (the max of two distance
+    fields is sampled linearly); triangles within half a voxel of an end plane whose normal
+    is within 25° of the plane normal carry that end's tag.
+    """
+    pts = np.asarray(grid.points)
+    phi = np.empty(len(pts))
+    chunk = 500_000
+    for a in range(0, len(pts), chunk):
+        x = pts[a:a + chunk]
+        per = model.branch_level_sets(x, outer, ext_m)
+        for i, (_, centre, out_n) in enumerate(planes):
+            per[i] = np.maximum(per[i], (x - centre) @ out_n)
+        phi[a:a + chunk] = per.min(axis=0)
+    grid.point_data["phi_capped"] = phi
+    surf = grid.contour([0.0], scalars="phi_capped", method="flying_edges").triangulate()
+    surf = surf.clean().compute_normals(cell_normals=True, point_normals=False,
+                                        auto_orient_normals=True, consistent_normals=True)
+    if surf.n_open_edges:
+        raise ValueError(f"capped level set: {surf.n_open_edges} open edges")
+    centres = np.asarray(surf.cell_centers().points)
+    normals = np.asarray(surf.cell_data["Normals"])
+    tag = np.full(surf.n_cells, tags.WALL, np.int32)
+    for name, centre, out_n in planes:
+        on = (np.abs((centres - centre) @ out_n) < 0.5 * voxel) & (normals @ out_n > 0.9)
+        if not on.any():
+            raise ValueError(f"no cap on the {name} end plane")
+        tag[on] = END_TAGS[name]
+    out = pv_polydata(surf)
+    out.cell_data["facet_tag"] = tag
+    return out
+
+
+def pv_polydata(surf: Any) -> Any:
+    """A bare copy (points and triangles only) of a pyvista surface."""
+    import pyvista as pv
+
+    return pv.PolyData(np.asarray(surf.points), surf.faces.copy())
 
 
 def cap_planar_holes(surf: Any, planes: list[tuple[str, np.ndarray, np.ndarray]]) -> Any:

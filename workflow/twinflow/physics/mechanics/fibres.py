@@ -7,7 +7,7 @@ ventricle. Two Laplace problems are solved with DOLFINx (P1):
 * apico-basal :math:`\psi`: :math:`\Delta\psi = 0`, :math:`\psi = 1` on BASE, 0 at the
   epicardial apex (the vertices closest to it).
 
-Local basis (at the dofs of the target space, gradients L2-projected):
+Local basis (gradients L2-projected onto vector P``degree``, normalised pointwise):
 :math:`\mathbf e_t = \nabla\phi/|\nabla\phi|` (transmural, endo to epi),
 :math:`\mathbf e_l = (\nabla\psi - (\nabla\psi\cdot\mathbf e_t)\mathbf e_t)/|\cdot|` (apex to base),
 :math:`\mathbf e_c = \mathbf e_l\times\mathbf e_t` (circumferential). The helix angle varies
@@ -67,6 +67,11 @@ class FibreField:
     f0_q: dolfinx.fem.Function | None = None
     s0_q: dolfinx.fem.Function | None = None
     n0_q: dolfinx.fem.Function | None = None
+    #: quadrature degree of ``f0_q``... (None: not evaluated there)
+    quadrature_degree: int | None = None
+    #: the rule as UFL expressions (f0, s0, n0) of the Laplace fields: exact wherever a form
+    #: or an Expression evaluates it (e.g. fibre stress at cell midpoints for output)
+    rule: tuple | None = None
 
 
 def _laplace(V, bcs, prefix: str) -> dolfinx.fem.Function:
@@ -84,11 +89,6 @@ def _project_grad(phi, Vv, prefix: str) -> dolfinx.fem.Function:
         ufl.inner(w, q) * ufl.dx, ufl.inner(ufl.grad(phi), q) * ufl.dx,
         petsc_options=_LINEAR, petsc_options_prefix=prefix)
     return prob.solve()
-
-
-def _normalise(a: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(a, axis=1, keepdims=True)
-    return a / np.maximum(n, 1e-14)
 
 
 def ldrb_fibres(mesh, facet_tags, alpha_endo_deg: float = 60.0, alpha_epi_deg: float = -60.0,
@@ -127,62 +127,51 @@ def ldrb_fibres(mesh, facet_tags, alpha_endo_deg: float = 60.0, alpha_epi_deg: f
     Vv = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (3,)))
     g_phi = _project_grad(phi, Vv, "ldrb_gphi_")
     g_psi = _project_grad(psi, Vv, "ldrb_gpsi_")
-    phi_v = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", degree)))
-    phi_v.interpolate(phi)
-
-    nloc = Vv.dofmap.index_map.size_local + Vv.dofmap.index_map.num_ghosts
-    e_t = _normalise(g_phi.x.array.reshape(nloc, 3))
-    gl = g_psi.x.array.reshape(nloc, 3)
-    e_l = _normalise(gl - np.sum(gl * e_t, axis=1, keepdims=True) * e_t)
-    e_c = _normalise(np.cross(e_l, e_t))
-    d = np.clip(phi_v.x.array[:nloc], 0.0, 1.0)[:, None]
-    alpha = np.deg2rad(alpha_endo_deg * (1 - d) + alpha_epi_deg * d)
-    f = _normalise(np.cos(alpha) * e_c + np.sin(alpha) * e_l)
-    s = e_t
-    n = _normalise(np.cross(f, s))
-    out = []
-    for name, arr in (("f0", f), ("s0", s), ("n0", n)):
-        fn = dolfinx.fem.Function(Vv, name=name)
-        fn.x.array[:] = arr.reshape(-1)
-        fn.x.scatter_forward()
-        out.append(fn)
+    rule = ldrb_rule(phi, g_phi, g_psi, alpha_endo_deg, alpha_epi_deg)
+    # one rule (UFL), evaluated at the nodes of Vv (output, ParaView) and, when asked, at the
+    # quadrature points of the forms
+    names = ("f0", "s0", "n0")
+    nodal = [_interpolate(expr, Vv, name) for name, expr in zip(names, rule, strict=True)]
     phi.name, psi.name = "transmural", "apicobasal"
-    field = FibreField(out[0], out[1], out[2], phi, psi)
+    field = FibreField(nodal[0], nodal[1], nodal[2], phi, psi, rule=rule)
     if quadrature_degree is not None:
-        field.f0_q, field.s0_q, field.n0_q = _at_quadrature_points(
-            phi, g_phi, g_psi, alpha_endo_deg, alpha_epi_deg, quadrature_degree)
+        import basix.ufl
+
+        element = basix.ufl.quadrature_element(mesh.basix_cell(), value_shape=(3,),
+                                               degree=quadrature_degree)
+        Q = dolfinx.fem.functionspace(mesh, element)
+        field.f0_q, field.s0_q, field.n0_q = (
+            _interpolate(expr, Q, name) for name, expr in zip(names, rule, strict=True))
+        field.quadrature_degree = quadrature_degree
     return field
 
 
-def _at_quadrature_points(phi, g_phi, g_psi, alpha_endo_deg: float, alpha_epi_deg: float,
-                          degree: int) -> list[dolfinx.fem.Function]:
-    """The same rule as above, evaluated at the quadrature points (UFL, then interpolated).
+def _unit(v):
+    """v/|v|, zero where |v| < 1e-14 (a degenerate basis vector; as a guard only)."""
+    return v / ufl.max_value(ufl.sqrt(ufl.inner(v, v)), 1e-14)
+
+
+def ldrb_rule(phi, g_phi, g_psi, alpha_endo_deg: float, alpha_epi_deg: float) -> tuple:
+    """The LDRB rule of the module docstring as UFL expressions (f0, s0, n0).
 
     The basis comes from the (smooth) projected gradients, normalised pointwise; the helix
-    angle from the transmural field itself, so the result is unit length everywhere.
+    angle from the transmural field itself, so wherever it is evaluated (nodes or quadrature
+    points) the result is unit length (unless the basis degenerates).
     """
-    import basix.ufl
-
-    mesh = phi.function_space.mesh
-    element = basix.ufl.quadrature_element(mesh.basix_cell(), value_shape=(3,), degree=degree)
-    Q = dolfinx.fem.functionspace(mesh, element)
-
-    def unit(v):
-        return v / ufl.sqrt(ufl.inner(v, v))
-
-    e_t = unit(g_phi)
-    e_l = unit(g_psi - ufl.inner(g_psi, e_t) * e_t)
-    e_c = ufl.cross(e_l, e_t)
+    e_t = _unit(g_phi)
+    e_l = _unit(g_psi - ufl.inner(g_psi, e_t) * e_t)
+    e_c = _unit(ufl.cross(e_l, e_t))
     d = ufl.max_value(ufl.min_value(phi, 1.0), 0.0)
     alpha = math.radians(alpha_endo_deg) * (1 - d) + math.radians(alpha_epi_deg) * d
-    f = ufl.cos(alpha) * e_c + ufl.sin(alpha) * e_l
-    out = []
-    for name, expr in (("f0", f), ("s0", e_t), ("n0", ufl.cross(f, e_t))):
-        fn = dolfinx.fem.Function(Q, name=name)
-        fn.interpolate(dolfinx.fem.Expression(expr, Q.element.interpolation_points))
-        fn.x.scatter_forward()
-        out.append(fn)
-    return out
+    f = _unit(ufl.cos(alpha) * e_c + ufl.sin(alpha) * e_l)
+    return f, e_t, _unit(ufl.cross(f, e_t))
+
+
+def _interpolate(expr, space, name: str) -> dolfinx.fem.Function:
+    fn = dolfinx.fem.Function(space, name=name)
+    fn.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    fn.x.scatter_forward()
+    return fn
 
 
 def helix_angle_deg(f0: np.ndarray, e_c: np.ndarray, e_l: np.ndarray) -> np.ndarray:
