@@ -747,6 +747,7 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
     t = 0.0
     history: list[tuple[np.ndarray, float]] = []   # (state, p) after the last two steps
     stop = False
+    periodic = False
     periodicity_error = float("nan")
     first_comparable = 0      # beats before a restart of the 0D state are not compared
     refit: dict[str, Any] | None = None
@@ -761,8 +762,9 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
                 (x0, p0), (x1, p1) = history
                 pred = (2.0 * x1 - x0, 2.0 * p1 - p0)
             its = _coupled_step(model, circ, activation, t, dt, pred)
-            history = [*history[-1:], (model.problem.state.x.array.copy(),
-                                       float(model.pressure.value))]
+            if st.extrapolate:  # keep the last two states only when they are used
+                history = [*history[-1:], (model.problem.state.x.array.copy(),
+                                           float(model.pressure.value))]
             t = round(t + dt, 12)
             step += 1
             its_beat.append(its)
@@ -794,9 +796,10 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
                   f"EF {100 * b['EF']:.1f} % p_max {b['peak_systolic_pressure_mmHg']:.1f} "
                   f"EDP {b['end_diastolic_pressure_mmHg']:.1f} mmHg periodicity "
                   f"{periodicity_error:.3g} ({b['seconds']:.0f} s)", file=sys.stderr, flush=True)
-        # periodic: two consecutive beats agree (a single beat cannot show it)
-        if stop or (len(beats) - first_comparable > 1
-                    and periodicity_error < st.periodicity_tol):
+        # periodic: two consecutive comparable beats agree (a single beat cannot show it)
+        periodic = (len(beats) - first_comparable > 1
+                    and periodicity_error < st.periodicity_tol)
+        if stop or periodic:
             break
         if st.refit_surrogate and beat == 0 and beat + 1 < st.max_beats:
             # the 0D start state came from two probes of the 3D LV; run the 0D model with the
@@ -831,8 +834,7 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         "time_step_s": dt, "heart_rate_hz": 1.0 / rr, "beats_run": len(beats),
         "jacobian_reuse": model.newton.reuse_jacobian,
         "border_lagged": model.newton.lag_border, "extrapolated_guess": st.extrapolate,
-        "periodic": bool(len(beats) - first_comparable > 1
-                         and periodicity_error < st.periodicity_tol),
+        "periodic": bool(periodic),
         "periodicity_error": periodicity_error, "periodicity_tolerance": st.periodicity_tol,
         **{k: last[k] for k in ("EDV_mL", "ESV_mL", "SV_mL", "EF",
                                 "peak_systolic_pressure_mmHg", "end_diastolic_pressure_mmHg",

@@ -357,16 +357,13 @@ def supg_tau(b: ufl.core.expr.Expr, k: fem.Constant, nu: ufl.core.expr.Expr,
 
 
 def cell_diameter(mesh: dmesh.Mesh) -> fem.Function:
-    """Largest vertex distance of each cell as a DG0 function (also on curved cells, where
-    ``ufl.CellDiameter`` is not available); computed for owned and ghost cells alike."""
+    """Largest vertex distance of each cell (``Mesh.h``) as a DG0 function, for owned and ghost
+    cells alike (``ufl.CellDiameter`` is not available on the curved tube meshes)."""
     W0 = fem.functionspace(mesh, ("DG", 0))
     h = fem.Function(W0, name="cell_diameter")
-    n_vertices = mesh.topology.dim + 1  # simplices
-    x = mesh.geometry.x[mesh.geometry.dofmaps[0][:, :n_vertices]]  # vertices come first
-    pairs = [(i, j) for i in range(n_vertices) for j in range(i + 1, n_vertices)]
-    lengths = np.stack([np.linalg.norm(x[:, i] - x[:, j], axis=1) for i, j in pairs], axis=1)
-    cells = np.arange(len(x), dtype=np.int32)
-    h.x.array[W0.dofmap.list[cells, 0]] = lengths.max(1)
+    cell_map = mesh.topology.index_map(mesh.topology.dim)
+    cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
+    h.x.array[W0.dofmap.list[cells, 0]] = mesh.h(mesh.topology.dim, cells)
     return h
 
 
