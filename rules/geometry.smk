@@ -29,7 +29,7 @@ rule reconstruct_carotid:
 
 
 rule mesh_carotid:
-    message: "mesh carotid lumen of {wildcards.case}"
+    message: "mesh carotid lumen and vessel wall of {wildcards.case}"
     wildcard_constraints:
         case=anatomy_pattern("carotid"),
     input:
@@ -39,6 +39,8 @@ rule mesh_carotid:
     output:
         mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
+        wall_mesh=f"{RESULTS}/{{case}}/mesh/wall_mesh.xdmf",
+        wall_h5=f"{RESULTS}/{{case}}/mesh/wall_mesh.h5",
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
     params:
         geometry=lambda w: case_section(w.case, "geometry"),

@@ -4,6 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 
 
@@ -78,3 +80,23 @@ def test_land2015_benchmark_case_runs_through_the_workflow(tmp_path: Path) -> No
     assert abs(res["tip_z"] - 4.17) / 4.17 < 0.01  # measured 4.1695 (0.01 %)
     assert res["within_tolerance"] is True
     assert not (project / "results" / "land2015-problem1" / "report.html").exists()
+
+
+@pytest.mark.heavy  # ~20 min on 2 cores: images -> ONNX masks -> mesh -> 2 cycles of CFD
+def test_carotid_demo_runs_end_to_end_with_physiological_cca_tawss(tmp_path: Path) -> None:
+    """Acceptance of issue 6: ``twinflow run cases/carotid-demo.yaml`` goes from the images to
+    the indices; the CCA TAWSS lies in the physiological range (about 0.5-3 Pa), the
+    prescribed ECA fraction and mass are kept, and the renders exist."""
+    project = _project_copy(tmp_path)
+    proc = run_cli("run", "cases/carotid-demo.yaml", "--cores", "2", cwd=project,
+                   timeout=3600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    case_dir = project / "results" / "carotid-demo"
+    summary = json.loads((case_dir / "baseline" / "summary.json").read_text())
+    assert 0.5 <= summary["tawss_cca_segment_pa"]["mean"] <= 3.0
+    assert summary["flow_split"]["3"] == pytest.approx(0.4, abs=0.01)
+    assert summary["mass_balance_relative"] < 0.01
+    for name in summary["outputs"]["renders"]:
+        assert (case_dir / "baseline" / name).stat().st_size > 0
+    quality = json.loads((case_dir / "mesh" / "mesh_quality.json").read_text())
+    assert quality["inverted_cells"] == 0 and quality["wall_mesh"]["inverted_cells"] == 0

@@ -70,10 +70,14 @@ def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
     result = tmp_path / "result"
     u_mean = flow / (math.pi * RADIUS**2)
     probes, series = _csv(result / "probes.csv"), _csv(result / "series.csv")
+    drop = series["p_inlet"][-1] - series["p_outlet_2"][-1]
+    print(f"poiseuille: centreline {probes['uz_0'][-1] / (2 * u_mean) - 1:+.4%}, WSS "
+          f"{series['wss_mean_z'][-1] / (4 * mu * u_mean / RADIUS) - 1:+.4%}, TAWSS "
+          f"{summary['tawss_pa']['mean'] / (4 * mu * u_mean / RADIUS) - 1:+.4%}, pressure drop "
+          f"{drop / (8 * mu * u_mean * LENGTH / RADIUS**2) - 1:+.4%}")
     assert probes["uz_0"][-1] == pytest.approx(2 * u_mean, rel=0.01)
     assert series["wss_mean_z"][-1] == pytest.approx(4 * mu * u_mean / RADIUS, rel=0.01)
     assert summary["tawss_pa"]["mean"] == pytest.approx(4 * mu * u_mean / RADIUS, rel=0.01)
-    drop = series["p_inlet"][-1] - series["p_outlet_2"][-1]
     assert drop == pytest.approx(8 * mu * u_mean * LENGTH / RADIUS**2, rel=0.01)
     assert summary["osi"]["max"] < 1e-3  # steady: no oscillation
     assert summary["flow_split"]["2"] == pytest.approx(1.0, rel=1e-3)
@@ -107,6 +111,9 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
         FlowSettings.from_dict({"time_step": 0.3, "period": 1.0})
     with pytest.raises(InputError):
         FlowSettings.from_dict({"outlets": {"2": {"model": "flow_split", "fraction": 0.5}}})
+    with pytest.raises(InputError, match="time_scheme"):
+        FlowSettings.from_dict({"time_scheme": "euler"})
+    assert FlowSettings.from_dict({}).time_scheme == "bdf2"
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"viscosity": -1}))
     proc = subprocess.run([sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh",
@@ -166,8 +173,10 @@ def test_supg_term_vanishes_for_the_exact_solution_only() -> None:
     trial, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": 4})
     k, rho, mu = (fem.Constant(msh, c) for c in (1e-2, 1000.0, mu_v))
-    term = supg_term(trial, v, u, p, u, k, rho, mu, cell_diameter(msh), dx)
-    form = fem.form(ufl.replace(term, {trial: u}))  # u* = u^n = b = u: steady state
+    # BDF2 time derivative of a steady state (u* = u^n = u^{n-1} = b = u)
+    dudt = (1.5 * trial - 2.0 * u + 0.5 * u) / k
+    term = supg_term(v, dudt, trial, p, u, k, rho, mu, cell_diameter(msh), dx)
+    form = fem.form(ufl.replace(term, {trial: u}))
     norms = []
     for gradient in (-4.0 * mu_v, -2.0 * mu_v):  # exact, then wrong
         p.interpolate(lambda x, g=gradient: g * x[2])

@@ -11,44 +11,54 @@ Scheme: the incremental pressure-correction scheme (IPCS; Goda 1979, J Comput Ph
 analysis in Guermond, Minev & Shen 2006, Comput Methods Appl Mech Eng 195:6011) with
 Taylor--Hood P2/P1 elements, as in the DOLFINx tutorial of Dokken (DFG 2D-3 benchmark) and
 Langtangen & Logg 2016 (Solving PDEs in Python, sec. 3.4). One time step from
-:math:`(u^n, p^n)` to :math:`(u^{n+1}, p^{n+1})`:
+:math:`(u^n, p^n)` to :math:`(u^{n+1}, p^{n+1})` (default ``"time_scheme": "bdf2"``):
 
-1. tentative velocity :math:`u^*` (Crank--Nicolson viscous term, :math:`\bar u = (u^*+u^n)/2`,
-   convection linearised with the Adams--Bashforth extrapolated velocity
-   :math:`b = \tfrac32u^n - \tfrac12u^{n-1}`):
+1. tentative velocity :math:`u^*` by the second-order backward difference (BDF2), everything
+   implicit at :math:`t^{n+1}` except the convecting velocity, extrapolated as
+   :math:`b = 2u^n - u^{n-1}`, and the pressure :math:`p^n`:
 
-   .. math:: \rho\Big(\frac{u^*-u^n}{\Delta t},v\Big) + \rho\big((b\cdot\nabla)\bar u, v\big)
-             + \mu(\nabla\bar u,\nabla v) + (\nabla p^n, v) = 0,
+   .. math:: \rho\Big(\frac{3u^*-4u^n+u^{n-1}}{2\Delta t},v\Big)
+             + \rho\big((b\cdot\nabla)u^*, v\big) + \tfrac12\rho\big((\nabla\cdot b)\,u^*, v\big)
+             + \mu(\nabla u^*,\nabla v) + (\nabla p^n, v) = 0
 
+   (the standard incremental pressure-correction scheme of Guermond, Minev & Shen 2006, sec.
+   3.2; the convection in Temam's skew-symmetric form, whose
+   :math:`\tfrac12(\nabla\cdot b)` term vanishes for the exact solution and makes the
+   convective term energy-neutral although the projected :math:`u^n` is only weakly
+   divergence-free). ``"time_scheme": "crank-nicolson"`` keeps the former scheme
+   (:math:`\bar u = (u^*+u^n)/2` in the convected and viscous terms, Adams--Bashforth
+   :math:`b = \tfrac32u^n - \tfrac12u^{n-1}`, as in Oasis). The pressure term is
    written as :math:`-(p^n,\nabla\cdot v) + (p^n, v\cdot n)_{\Gamma_{out}}`, so the natural
    condition on the pressure outlets is :math:`\mu\partial_n u = 0` with the outlet pressure
    acting as the traction :math:`-p_{out}n` (the "do-nothing" outlet; without the boundary
    term a nonzero outlet pressure would push fluid *out* through the natural boundary, which
    made the earlier explicit resistance/Windkessel coupling diverge), plus the backflow
-   stabilisation :math:`-\tfrac12\rho(\min(b\cdot n,0)\,\bar u, v)_{\Gamma_{out}}`
+   stabilisation :math:`-\tfrac12\rho(\min(b\cdot n,0)\,u^*, v)_{\Gamma_{out}}`
    that removes the energy inflow of reversed flow (Bazilevs et al. 2009, Comput Methods Appl
    Mech Eng 198:3534; Moghadam et al. 2011, Comput Mech 48:277), and (default
    ``"stabilisation": "supg"``) the residual-based SUPG term
 
-   .. math:: \sum_K \rho\,\tau_K\big((b\cdot\nabla)v,\;\tfrac{u^*-u^n}{\Delta t}
-             + (b\cdot\nabla)\bar u - \nu\Delta\bar u + \tfrac1\rho\nabla p^n\big)_K,
+   .. math:: \sum_K \rho\,\tau_K\big((b\cdot\nabla)v,\;D_tu^*
+             + (b\cdot\nabla)u^* - \nu\Delta u^* + \tfrac1\rho\nabla p^n\big)_K,
              \qquad \tau_K = \Big(\big(\tfrac{2}{\Delta t}\big)^2
              + \big(\tfrac{2|b|}{h_K/2}\big)^2 + 144\big(\tfrac{\nu}{(h_K/2)^2}\big)^2
              \Big)^{-1/2}
 
-   (streamline-upwind/Petrov--Galerkin, Brooks & Hughes 1982, Comput Methods Appl Mech Eng
+   (:math:`D_t` the BDF2 difference; streamline-upwind/Petrov--Galerkin, Brooks & Hughes
+   1982, Comput Methods Appl Mech Eng
    32:199; the time-dependent :math:`\tau` of Shakib, Hughes & Johan 1991, Comput Methods
    Appl Mech Eng 89:141 and Tezduyar 1992, Adv Appl Mech 28:1, as used for blood flow by
    Bazilevs et al. 2007, Comput Methods Appl Mech Eng 197:173; :math:`h_K` the cell diameter,
    divided by the degree 2 of the velocity, Harari & Hughes 1992), with the whole strong
-   residual (:math:`\Delta\bar u` of the P2 field evaluated cell by cell), so the term
+   residual (:math:`\Delta u^*` of the P2 field evaluated cell by cell), so the term
    vanishes for the exact solution: the scheme stays consistent, and the tube verifications
    (Poiseuille, Womersley) stay within their tolerances (a grad-div/LSIC term, Tezduyar 1992,
    was tried and dropped: it moved the Poiseuille WSS on the verification tube to -1.23 %);
 2. pressure: :math:`(\nabla p^{n+1},\nabla q) = (\nabla p^n,\nabla q) -
-   \frac{\rho}{\Delta t}(\nabla\cdot u^*, q)`, :math:`p^{n+1} = p_{out}` on pressure outlets;
+   \frac{\gamma\rho}{\Delta t}(\nabla\cdot u^*, q)`, :math:`p^{n+1} = p_{out}` on pressure
+   outlets (:math:`\gamma = 3/2` for BDF2, 1 for Crank--Nicolson);
 3. velocity correction:
-   :math:`(u^{n+1},v) = (u^*,v) - \frac{\Delta t}{\rho}(\nabla(p^{n+1}-p^n),v)`,
+   :math:`(u^{n+1},v) = (u^*,v) - \frac{\Delta t}{\gamma\rho}(\nabla(p^{n+1}-p^n),v)`,
    with the Dirichlet velocities imposed again so the inlet flux is exact.
 
 Resistance and Windkessel outlets are coupled implicitly: the outlet pressures
@@ -58,6 +68,17 @@ Resistance and Windkessel outlets are coupled implicitly: the outlet pressures
 outlet, where the response vanishes); the affine 0D laws :math:`P = aQ + b`
 (:mod:`twinflow.physics.outlets`) and :math:`Q = Q^0 + GP` are solved together each step
 (Vignon-Clementel et al. 2006; Esmaily Moghadam et al. 2013; details at the code).
+
+Why BDF2 and not Crank--Nicolson (measured on the demo carotid, 23k cells, 2026-12-06):
+Crank--Nicolson's amplification factor tends to :math:`-1` for stiff modes, so
+under-resolved modes (cell Courant numbers of 10-50 in the small cells of the bifurcation at
+the demo's time steps) are not damped; with it the demo's velocity at the bifurcation grew
+to 4-10 m/s at peak systole (inflow peak 23 mL/s, cross-section mean ~1 m/s) and the run
+diverged after peak systole at every time step tried (8, 4 and 2 ms; with and without SUPG,
+with the skew-symmetric form, on meshes with and without small cells). BDF2 is A-stable
+with an amplification factor tending to 0 (L-stable), damps those modes and keeps second
+order: on the same mesh and settings the maximum speed follows the inflow (1.5 m/s at peak
+systole, falling with the flow; ``docs/verification-carotid.md``).
 
 Why this scheme: it is second order in time for the velocity, needs three linear solves per step
 of which two have constant matrices (factorised or preconditioned once), treats the linearised
@@ -140,7 +161,9 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "Newtonian blood (constant viscosity)",
     "rigid wall (no fluid-structure interaction)",
     "no turbulence model (laminar flow assumed); convection stabilised by SUPG (consistent, "
-    "residual-based) unless settings.stabilisation is none",
+    "residual-based) unless settings.stabilisation is none; the demo mesh (~1 mm cells) and "
+    "time step (4 ms) do not resolve transitional flow after peak systole: BDF2 damps the "
+    "unresolved scales (numerical dissipation)",
     "outlets as lumped 0D models (pressure, resistance, 3-element Windkessel) or a prescribed "
     "flow split with a fully developed velocity profile",
     "inlet velocity profile of fully developed (Womersley) flow in a circle of the inlet's area",
@@ -163,6 +186,8 @@ class FlowSettings:
     linear_solver: str = "krylov"
     krylov_rtol: float = 1.0e-10
     stabilisation: str = "supg"
+    convection: str = "skew-symmetric"
+    time_scheme: str = "bdf2"
     log_every: int = 0
     output_every: int = 0
     probes: list[list[float]] = field(default_factory=list)
@@ -182,8 +207,8 @@ class FlowSettings:
     def from_dict(cls, data: dict[str, Any], where: str = "settings") -> FlowSettings:
         known = {"density", "viscosity", "time_step", "cycles", "period", "inflow",
                  "inflow_profile", "inlet_tag", "wall_tag", "outlets", "linear_solver",
-                 "krylov_rtol", "output_every", "probes", "render", "max_steps", "stabilisation",
-                 "log_every",
+                 "krylov_rtol", "output_every", "probes", "render", "max_steps",
+                 "stabilisation", "convection", "time_scheme", "log_every",
                  "time_step_requested", "cca_segment_diameters"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -222,6 +247,12 @@ class FlowSettings:
         s.stabilisation = str(data.get("stabilisation", "supg"))
         if s.stabilisation not in ("supg", "none"):
             raise InputError(f"{where}: stabilisation must be supg or none")
+        s.convection = str(data.get("convection", "skew-symmetric"))
+        if s.convection not in ("skew-symmetric", "convective"):
+            raise InputError(f"{where}: convection must be skew-symmetric or convective")
+        s.time_scheme = str(data.get("time_scheme", "bdf2"))
+        if s.time_scheme not in ("bdf2", "crank-nicolson"):
+            raise InputError(f"{where}: time_scheme must be bdf2 or crank-nicolson")
         s.linear_solver = str(data.get("linear_solver", "krylov"))
         if s.linear_solver not in ("krylov", "direct"):
             raise InputError(f"{where}: linear_solver must be krylov or direct")
@@ -367,20 +398,20 @@ def cell_diameter(mesh: dmesh.Mesh) -> fem.Function:
     return h
 
 
-def supg_term(u: ufl.Argument, v: ufl.Argument, u_n: fem.Function, p_n: fem.Function,
-              b: ufl.core.expr.Expr, k: fem.Constant, rho: fem.Constant, mu: fem.Constant,
-              h: fem.Function, dx: ufl.Measure) -> ufl.Form:
+def supg_term(v: ufl.Argument, dudt: ufl.core.expr.Expr, u_imp: ufl.core.expr.Expr,
+              p_n: fem.Function, b: ufl.core.expr.Expr, k: fem.Constant, rho: fem.Constant,
+              mu: fem.Constant, h: fem.Function, dx: ufl.Measure) -> ufl.Form:
     r"""Residual-based SUPG term of the tentative-velocity step (module docstring).
 
     :math:`\sum_K \rho\,\tau_K\big((b\cdot\nabla)v,\ r\big)_K` with the full strong
-    momentum residual per unit mass :math:`r = (u-u^n)/\Delta t + (b\cdot\nabla)\bar u
-    - \nu\Delta\bar u + \nabla p^n/\rho` (:math:`\Delta\bar u` of the P2 field evaluated
-    cellwise; exact on affine cells), so the term vanishes for the exact solution.
+    momentum residual per unit mass :math:`r = D_t u + (b\cdot\nabla)u_\mathrm{imp}
+    - \nu\Delta u_\mathrm{imp} + \nabla p^n/\rho` (``dudt`` the discrete time derivative
+    and ``u_imp`` the implicit velocity of the time scheme; :math:`\Delta u` of the P2 field
+    evaluated cellwise, exact on affine cells), so the term vanishes for the exact solution.
     """
     nu = mu / rho
-    u_bar = 0.5 * (u + u_n)
     tau = supg_tau(b, k, nu, h / SUPG_ELEMENT_DEGREE)
-    residual = ((u - u_n) / k + ufl.grad(u_bar) * b - nu * ufl.div(ufl.grad(u_bar))
+    residual = (dudt + ufl.grad(u_imp) * b - nu * ufl.div(ufl.grad(u_imp))
                 + ufl.grad(p_n) / rho)
     return rho * tau * ufl.dot(ufl.grad(v) * b, residual) * dx
 
@@ -565,13 +596,25 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     bcs_u.append(fem.dirichletbc(np.zeros(gdim, dtype=PETSc.ScalarType), wall_nodes, V))
 
     # --- IPCS forms (module docstring) ----------------------------------------------------
-    u_bar = 0.5 * (u + u_n)
-    b_ext = 1.5 * u_n - 0.5 * u_n1
+    if cfg.time_scheme == "bdf2":
+        # BDF2: D_t u = (3u - 4u^n + u^{n-1}) / (2 dt), everything else at t^{n+1}, convecting
+        # velocity extrapolated to t^{n+1}; projection factor 3/(2 dt) (Guermond et al. 2006)
+        dudt = (1.5 * u - 2.0 * u_n + 0.5 * u_n1) / k
+        u_bar = u
+        b_ext = 2.0 * u_n - u_n1
+        gamma = 1.5
+    else:  # Crank--Nicolson about t^{n+1/2}, Adams--Bashforth convecting velocity
+        dudt = (u - u_n) / k
+        u_bar = 0.5 * (u + u_n)
+        b_ext = 1.5 * u_n - 0.5 * u_n1
+        gamma = 1.0
     h_cell = cell_diameter(mesh)
-    F1 = (rho / k * ufl.dot(u - u_n, v) * dx
+    F1 = (rho * ufl.dot(dudt, v) * dx
           + rho * ufl.dot(ufl.dot(b_ext, ufl.nabla_grad(u_bar)), v) * dx
           + mu * ufl.inner(ufl.grad(u_bar), ufl.grad(v)) * dx
           - p_n * ufl.div(v) * dx)
+    if cfg.convection == "skew-symmetric":
+        F1 += 0.5 * rho * ufl.div(b_ext) * ufl.dot(u_bar, v) * dx
     if pressure_outlets:
         ds_out = ds(tuple(sorted(pressure_outlets)))
         # together with -(p^n, div v) this is (grad p^n, v): the outlet traction is the
@@ -582,13 +625,15 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
         # degree 3: the stabilisation term needs no exact integration (it is consistent at
         # every quadrature point) and degree 5 would double the cost of assembling A1
         dx_supg = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": 3})
-        F1 += supg_term(u, v, u_n, p_n, b_ext, k, rho, mu, h_cell, dx_supg)
+        F1 += supg_term(v, dudt, u_bar, p_n, b_ext, k, rho, mu, h_cell, dx_supg)
     a1 = fem.form(ufl.lhs(F1))
     L1 = fem.form(ufl.rhs(F1))
     a2 = fem.form(ufl.dot(ufl.grad(p), ufl.grad(q)) * dx)
-    L2 = fem.form(ufl.dot(ufl.grad(p_n), ufl.grad(q)) * dx - rho / k * ufl.div(u_s) * q * dx)
+    L2 = fem.form(ufl.dot(ufl.grad(p_n), ufl.grad(q)) * dx
+                 - gamma * rho / k * ufl.div(u_s) * q * dx)
     a3 = fem.form(rho * ufl.dot(u, v) * dx)
-    L3 = fem.form(rho * ufl.dot(u_s, v) * dx - k * ufl.dot(ufl.grad(p_ - p_n), v) * dx)
+    L3 = fem.form(rho * ufl.dot(u_s, v) * dx
+                 - k / gamma * ufl.dot(ufl.grad(p_ - p_n), v) * dx)
 
     A1 = fem_petsc.create_matrix(a1)
     A2 = fem_petsc.assemble_matrix(a2, bcs=bcs_p)
@@ -690,8 +735,9 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     if coupled:
         chi_ = fem.Function(V)
         d_ = fem.Function(Q)
-        L2r = fem.form(-rho / k * ufl.div(chi_) * q * dx)
-        L3r = fem.form(rho * ufl.dot(chi_, v) * dx - k * ufl.dot(ufl.grad(d_), v) * dx)
+        L2r = fem.form(-gamma * rho / k * ufl.div(chi_) * q * dx)
+        L3r = fem.form(rho * ufl.dot(chi_, v) * dx
+                        - k / gamma * ufl.dot(ufl.grad(d_), v) * dx)
     out_flux_forms = {tag: fem.form(ufl.dot(u_, n) * ds(tag)) for tag in coupled}
     response_flux_forms = [[fem.form(ufl.dot(w, n) * ds(tag)) for tag in coupled]
                            for (_, _, w) in responses]
@@ -818,9 +864,12 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
             where = comm.allgather((float(local[i_max]) if local.size else -1.0,
                                     cell_midpoints[i_max].tolist() if local.size else None))
             at = max(where, key=lambda w: w[0])[1]
+            speed_max = comm.allreduce(float((local * h_cell.x.array[:n_owned_cells]).max(
+                initial=0.0)) / dt, op=MPI.MAX)
             if comm.rank == 0:
                 print(f"step {step} t={t:.4f} q_in={q_in:.4e} courant_max={numbers[0]:.3f} "
-                      f"peclet_max={numbers[1]:.1f} at_mm={np.round(np.array(at) * 1e3, 1)} "
+                      f"peclet_max={numbers[1]:.1f} speed_max={speed_max:.3f} "
+                      f"at_mm={np.round(np.array(at) * 1e3, 1)} "
                       f"it1={ksp1.getIterationNumber()} it3={ksp3.getIterationNumber()} "
                       f"wall_s={time.perf_counter() - loop_start:.1f}", flush=True)
         wss.compute()
@@ -966,8 +1015,11 @@ def _summary(cfg: FlowSettings, mesh: dmesh.Mesh, V: fem.FunctionSpace, Q: fem.F
     ica = str(tags.OUTLET_ICA)
     return {
         "simplifications": list(SIMPLIFICATIONS),
-        "scheme": "IPCS (incremental pressure correction), Taylor-Hood P2/P1, Crank-Nicolson "
-                  "viscous term, Adams-Bashforth linearised convection"
+        "scheme": "IPCS (incremental pressure correction), Taylor-Hood P2/P1, "
+                  + ("BDF2, extrapolated convecting velocity" if cfg.time_scheme == "bdf2" else
+                     "Crank-Nicolson, Adams-Bashforth linearised convection")
+                  + (", skew-symmetric convection" if cfg.convection == "skew-symmetric"
+                     else "")
                   + (", residual-based SUPG on the tentative velocity (Brooks & Hughes 1982; "
                      "tau of Shakib et al. 1991)"
                      if cfg.stabilisation == "supg" else
@@ -1042,9 +1094,15 @@ def _render(W1: fem.FunctionSpace, fields: tuple[fem.Function, ...],
         for f, label in zip(fields, ("TAWSS [Pa]", "OSI [-]"), strict=True):
             path = out_dir / f"{f.name}.png"
             plotter = pyvista.Plotter(off_screen=True, window_size=(1200, 800))
+            # colour range up to the 98th percentile: the few cells of peak TAWSS at the
+            # flow divider would otherwise leave the rest of the wall in one colour
+            values = np.asarray(wall_surface.point_data[f.name])
+            top = float(np.percentile(values, 98)) if values.size else 1.0
             plotter.add_mesh(wall_surface, scalars=f.name, cmap="viridis",
-                             scalar_bar_args={"title": label})
+                             clim=(0.0, top if top > 0.0 else 1.0), above_color="white",
+                             scalar_bar_args={"title": f"{label} (white: above)"})
             plotter.view_isometric()
+            plotter.camera.zoom(1.2)
             tmp = path.with_name(f".{path.stem}.tmp.png")
             plotter.screenshot(str(tmp))
             plotter.close()

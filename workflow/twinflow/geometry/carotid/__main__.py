@@ -19,7 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rec.add_argument("--masks", type=Path, required=True, help="results/<case>/masks")
     rec.add_argument("--images", type=Path, default=None, help="results/<case>/images")
     rec.add_argument("--out", type=Path, required=True, help="results/<case>/geometry")
-    msh = sub.add_parser("mesh", help="lumen surface -> mesh.xdmf + mesh_quality.json")
+    msh = sub.add_parser("mesh", help="model -> mesh.xdmf (lumen), wall_mesh.xdmf (vessel wall), "
+                         "mesh_quality.json")
     msh.add_argument("--case", type=Path, required=True)
     msh.add_argument("--geometry", type=Path, required=True, help="results/<case>/geometry")
     msh.add_argument("--out", type=Path, required=True, help="results/<case>/mesh")
