@@ -55,6 +55,7 @@ Linear (4-node) tetrahedra.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -250,17 +251,17 @@ SMOOTHING_ITERATIONS = 60
 SMOOTHING_PASS_BAND = 0.05
 
 
-def _smooth_wall(node_tags: np.ndarray, points: np.ndarray, wall_faces: list[int],
-                 gmsh: Any) -> np.ndarray:
-    """Node coordinates with the wall nodes Taubin-smoothed (cap rims and caps fixed)."""
+def _smooth_wall(node_tags: np.ndarray, points: np.ndarray, wall_triangles: np.ndarray
+                 ) -> np.ndarray:
+    """Node coordinates (flat) with the wall nodes Taubin-smoothed; the rims of the wall
+    (shared with the caps) and the caps stay fixed. ``wall_triangles``: gmsh node tags."""
     import pyvista
 
-    index = {int(t): i for i, t in enumerate(node_tags)}
-    tris = np.concatenate([np.asarray(gmsh.model.mesh.getElements(2, f)[2][0], np.int64)
-                           for f in wall_faces]).reshape(-1, 3)
-    local = np.vectorize(index.get)(tris)
-    used, inverse = np.unique(local, return_inverse=True)
-    faces = np.hstack([np.full((len(tris), 1), 3), inverse.reshape(-1, 3)]).ravel()
+    index = np.zeros(int(node_tags.max()) + 1, np.int64)
+    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
+    used, inverse = np.unique(index[wall_triangles], return_inverse=True)
+    faces = np.hstack([np.full((len(wall_triangles) // 3, 1), 3),
+                       inverse.reshape(-1, 3)]).ravel()
     surface = pyvista.PolyData(points[used], faces)
     smooth = surface.smooth_taubin(n_iter=SMOOTHING_ITERATIONS, pass_band=SMOOTHING_PASS_BAND,
                                    boundary_smoothing=False, feature_smoothing=False,
@@ -278,8 +279,8 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
     ``STAGE1_SIZE_FRACTION`` of the target size: this mesh must follow every OCC face, and
     the union of 1 mm ruled lofts has ~200 wall faces whose section circles cut the junction
     curves into slivers of faces (edges down to 0.03 mm, cells of 0.1 mm in a 1.2 mm mesh at
-    the daughter/CCA crease and the flow divider; in the Navier--Stokes solve the velocity
-    correction produced spurious 1-4 m/s jets in exactly those cells). (2) Its triangles
+    the daughter/CCA crease, where the cell Courant numbers of the flow solve peaked). The
+    wall triangles are Taubin-smoothed (:func:`_smooth_wall`). (2) Its triangles
     become one discrete model; gmsh's ``classifySurfaces`` keeps only the sharp feature
     curves (the cap rims, ``FEATURE_ANGLE_DEG``) and splits the wall into parametrisable
     patches, ``createGeometry`` fits them, and the wall, caps and volume are remeshed with the
@@ -288,8 +289,6 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
     error of half the cell size: the mesh volume is ~1-2 % below the OCC solid, reported in
     ``mesh_quality.json``).
     """
-    import math
-
     vol, groups = build_occ_lumen(gmsh, model, extend, seam_deg, step, sides)
     solid_volume = float(gmsh.model.occ.getMass(3, vol))
     _gmsh_options(gmsh)
@@ -297,18 +296,16 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
         lambda dim, tag, x, y, z, lc: STAGE1_SIZE_FRACTION * size_of(x, y, z))
     gmsh.model.mesh.generate(2)
     node_tags, coords, _ = gmsh.model.mesh.getNodes()
-    triangles = []
-    for faces in groups.values():
-        for face in faces:
-            _, _, enodes = gmsh.model.mesh.getElements(2, face)
-            triangles.append(np.asarray(enodes[0], np.int64))
-    coords = _smooth_wall(node_tags, coords.reshape(-1, 3), groups[tags.WALL], gmsh)
+    triangles = {t: np.concatenate([np.asarray(gmsh.model.mesh.getElements(2, face)[2][0],
+                                               np.int64) for face in faces])
+                 for t, faces in groups.items()}
+    coords = _smooth_wall(node_tags, coords.reshape(-1, 3), triangles[tags.WALL])
     name = gmsh.model.getCurrent()
     gmsh.model.remove()
     gmsh.model.add(name)
     surface = gmsh.model.addDiscreteEntity(2)
     gmsh.model.mesh.addNodes(2, surface, node_tags, coords)
-    gmsh.model.mesh.addElementsByType(surface, 2, [], np.concatenate(triangles))
+    gmsh.model.mesh.addElementsByType(surface, 2, [], np.concatenate(list(triangles.values())))
     gmsh.model.mesh.removeDuplicateNodes()
     gmsh.model.mesh.classifySurfaces(math.radians(FEATURE_ANGLE_DEG), True, True, math.pi)
     gmsh.model.mesh.createGeometry()
@@ -328,7 +325,6 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
              tags.WALL: "wall"}
     for t, found in by_tag.items():
         gmsh.model.addPhysicalGroup(2, found, t, name=names[t])
-    _gmsh_options(gmsh)
     gmsh.model.mesh.setSizeCallback(lambda dim, tag, x, y, z, lc: size_of(x, y, z))
     gmsh.model.mesh.generate(3)
     gmsh.model.mesh.optimize("Netgen")
