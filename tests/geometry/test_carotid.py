@@ -230,12 +230,12 @@ def test_wall_extrusion_of_a_straight_tube() -> None:
     tetrahedra (each interior face shared by two cells, every boundary face tagged), outer
     vertices on the outer cylinder, end rings in the end planes, no inverted or flat cell,
     wall volume within 1.5 % of pi (R^2 - r^2) L (faceting of both surfaces)."""
-    import gmsh
-
     from twinflow.geometry.carotid.mesh import _fluid_arrays, dihedral_angles
     from twinflow.geometry.carotid.model import BranchModel
     from twinflow.geometry.carotid.wall import WALL_LAYERS, extrude_wall
+    from twinflow.geometry.gmsh_loader import load_gmsh
 
+    gmsh = load_gmsh()
     r, big_r, length = 3e-3, 3.8e-3, 20e-3
     gmsh.initialize(interruptible=False)
     try:
@@ -428,3 +428,44 @@ def test_unclosable_surface_is_an_input_error(synth3: Path, tmp_path: Path,
     with pytest.raises(InputError, match=r"longitudinal\.mask\.nii\.gz: .*no cap on the eca"):
         rec.reconstruct_from_masks([(v, p / f"{v}.mask.nii.gz") for v in VIEWS], Template(),
                                    tmp_path)
+
+
+def _mesh_datasets(h5: Path) -> dict[str, np.ndarray]:
+    import h5py
+
+    out: dict[str, np.ndarray] = {}
+    with h5py.File(h5) as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+@pytest.mark.slow
+def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple],
+                                             tmp_path: Path) -> None:
+    """The gmsh wheel's static OpenBLAS reads OPENBLAS_NUM_THREADS when libgmsh loads, and 1
+    vs several threads changed the remeshed lumen (demo: 22 780 vs 22 790 cells; Snakemake
+    sets 1 per job). twinflow.geometry.gmsh_loader pins it: the mesher's command line gives
+    bitwise the same fluid and wall meshes with 1 and 4 threads."""
+    import os
+    import subprocess
+    import sys
+
+    out, _ = patient0
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
+                                "mesh": {"cell_size": None}}))
+    meshes = {}
+    for threads in ("1", "4"):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-m", "twinflow.geometry.carotid", "mesh",
+                               "--case", str(case), "--geometry", str(out),
+                               "--out", str(tmp_path / threads), "--radius-factor", "3"],
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        meshes[threads] = [_mesh_datasets(tmp_path / threads / name)
+                           for name in ("mesh.h5", "wall_mesh.h5")]
+    for one, four in zip(meshes["1"], meshes["4"], strict=True):
+        assert sorted(one) == sorted(four)
+        for name in one:
+            assert np.array_equal(one[name], four[name]), name

@@ -23,12 +23,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import gmsh
 import numpy as np
 
 from twinflow.errors import InputError
 from twinflow.geometry import lv_tags
+from twinflow.geometry.gmsh_loader import load_gmsh
 from twinflow.io import atomic_path
+
+gmsh = load_gmsh()
 
 
 @dataclass(frozen=True, slots=True)

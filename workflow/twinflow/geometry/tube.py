@@ -33,9 +33,12 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
     distributes the mesh before writing. Returns ``out_path``.
     """
     import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    import gmsh
     from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
+
+    from twinflow.geometry.gmsh_loader import load_gmsh
+
+    gmsh = load_gmsh()
 
     if not (radius > 0 and length > 0 and cell_size > 0):
         raise InputError(f"{out_path}: tube radius, length and cell size must be > 0 "

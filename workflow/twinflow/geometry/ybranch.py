@@ -51,9 +51,12 @@ def mesh_ybranch(geo: YBranch, cell_size: float, out_path: Path, order: int = 1,
                  comm: object | None = None) -> Path:
     """Mesh the Y-bifurcation ``geo`` and write ``out_path`` (XDMF + HDF5); returns it."""
     import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    import gmsh
     from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
+
+    from twinflow.geometry.gmsh_loader import load_gmsh
+
+    gmsh = load_gmsh()
 
     if not cell_size > 0 or cell_size > min(geo.r_ica, geo.r_eca):
         raise InputError(f"{out_path}: cell size must be > 0 and below the branch radii")

@@ -423,11 +423,13 @@ def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
     ``radius_factor`` and ``flow_extension`` override the case (tests, coarse runs).
     """
     import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    import gmsh
     from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
 
+    from twinflow.geometry.gmsh_loader import load_gmsh
     from twinflow.geometry.tube import write_tagged_mesh
+
+    gmsh = load_gmsh()
 
     comm = MPI.COMM_WORLD if comm is None else comm
     surface_dir, out_dir = Path(surface_dir), Path(out_dir)

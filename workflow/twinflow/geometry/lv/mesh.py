@@ -281,7 +281,9 @@ def build_shell_model(surfaces: LVSurfaces, cell_size: float, where: str = "lv m
     ENDO, EPI with exact tags; no reparametrisation or remeshing), and gmsh's Delaunay
     mesher fills the volume. Returns the shell's sampling info for ``mesh.json``.
     """
-    import gmsh
+    from twinflow.geometry.gmsh_loader import load_gmsh
+
+    gmsh = load_gmsh()
 
     shell = radial_shell(surfaces, cell_size, where)
     pts = shell["points"]
@@ -314,10 +316,12 @@ def _export(out_dir: Path, comm: Any) -> tuple[Path, dict[str, Any]]:
     """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5
     (:func:`twinflow.geometry.tube.write_tagged_mesh`)."""
     import dolfinx_solver  # noqa: F401  (must precede dolfinx)
-    import gmsh
     from dolfinx.io import gmsh as gmshio
 
     from twinflow.geometry.tube import write_tagged_mesh
+    from twinflow.geometry.gmsh_loader import load_gmsh
+
+    gmsh = load_gmsh()
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if comm.rank == 0:
@@ -420,10 +424,12 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
     ellipsoid of :mod:`twinflow.geometry.lv_ellipsoid`, ``images`` / ``volume`` the
     end-diastolic surfaces. ``cell_size`` (m) overrides the case's ``mesh.cell_size``.
     """
-    import gmsh
     from mpi4py import MPI
 
     from twinflow.geometry.lv_ellipsoid import EllipsoidLV, build_lv_ellipsoid_model
+    from twinflow.geometry.gmsh_loader import load_gmsh
+
+    gmsh = load_gmsh()
 
     comm = MPI.COMM_WORLD if comm is None else comm
     case = _case_settings(case_json)
