@@ -1,12 +1,15 @@
-"""Shared pytest fixtures: the project root and a runner for the real CLI."""
+"""Shared pytest fixtures: the project root, runners for the real command lines, and the
+column-by-column comparison of result tables (1 vs 2 MPI ranks)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,3 +27,29 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 600,
     return subprocess.run([sys.executable, "-m", "twinflow", *args], cwd=cwd, text=True,
                           capture_output=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def run_navier_stokes(mesh: Path, settings: dict, out: Path, ranks: int = 1,
+                      timeout: float = 600) -> dict:
+    """Run ``python -m twinflow.physics.navier_stokes`` (under ``mpirun -n ranks`` when
+    ranks > 1) with ``settings`` written to ``out/settings.json``; results go to
+    ``out/result``. Returns the run's summary.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "settings.json"
+    path.write_text(json.dumps(settings))
+    cmd = [sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh", str(mesh),
+           "--settings", str(path), "--out", str(out / "result")]
+    if ranks > 1:
+        cmd = [str(VENV_BIN / "mpirun"), "-n", str(ranks)] + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "result" / "summary.json").read_text())
+
+
+def assert_columns_match(a_csv: Path, b_csv: Path, rtol: float = 1e-6) -> None:
+    """Every column of two result tables (``series.csv``, ``probes.csv``) equal to ``rtol``,
+    with an absolute floor of ``rtol`` times the column's maximum in ``a_csv``."""
+    a, b = (np.genfromtxt(path, delimiter=",", names=True) for path in (a_csv, b_csv))
+    for col in a.dtype.names:
+        scale = np.abs(a[col]).max()
+        assert np.allclose(b[col], a[col], rtol=rtol, atol=rtol * scale), col

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import run_navier_stokes
 from twinflow.geometry import tags
 from twinflow.geometry.carotid.evaluate import surface_distance
 from twinflow.geometry.carotid.model import BifurcationModel, Template
@@ -330,9 +331,6 @@ def test_carotid_navier_stokes_one_and_two_ranks_agree(patient0: tuple[Path, tup
     """Coarse carotid mesh (radius/2.5, 0.5-diameter extensions), four P2/P1 steps of the
     pulsatile inflow with a flow split on 1 and 2 MPI ranks: the monitored series (flows,
     pressures, WSS) agree to rtol 1e-6 (acceptance of issue 6)."""
-    import subprocess
-    import sys
-
     from twinflow.geometry.carotid.mesh import mesh_carotid
 
     out, _ = patient0
@@ -345,17 +343,11 @@ def test_carotid_navier_stokes_one_and_two_ranks_agree(patient0: tuple[Path, tup
                 "inflow": {"type": "holdsworth1999"},
                 "outlets": {str(tags.OUTLET_ICA): {"model": "pressure", "value": 0.0},
                             str(tags.OUTLET_ECA): {"model": "pressure", "value": 0.0}}}
-    (tmp_path / "settings.json").write_text(json.dumps(settings))
-    venv_bin = Path(__file__).resolve().parents[2] / ".venv" / "bin"
     series = []
     for n in (1, 2):
-        proc = subprocess.run([str(venv_bin / "mpirun"), "-n", str(n), sys.executable, "-m",
-                               "twinflow.physics.navier_stokes", "--mesh", str(xdmf),
-                               "--settings", str(tmp_path / "settings.json"), "--out",
-                               str(tmp_path / f"flow{n}")], capture_output=True, text=True,
-                              timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        data = np.genfromtxt(tmp_path / f"flow{n}" / "series.csv", delimiter=",", names=True)
+        run_navier_stokes(xdmf, settings, tmp_path / f"flow{n}", ranks=n)
+        data = np.genfromtxt(tmp_path / f"flow{n}" / "result" / "series.csv", delimiter=",",
+                             names=True)
         series.append(data.view((float, len(data.dtype.names))))
     assert np.all(np.isfinite(series[0]))
     scale = np.maximum(np.abs(series[0]).max(axis=0), 1e-300)

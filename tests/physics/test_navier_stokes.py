@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import assert_columns_match, run_navier_stokes
 from twinflow.errors import InputError
 from twinflow.geometry.tube import mesh_tube
 from twinflow.physics.womersley import WomersleyFlow
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 RADIUS, LENGTH = 3.0e-3, 12.0e-3
 RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
 
@@ -33,19 +32,6 @@ RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
 @pytest.fixture(scope="module")
 def tube(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return mesh_tube(RADIUS, LENGTH, 1.0e-3, tmp_path_factory.mktemp("tube") / "tube.xdmf")
-
-
-def _run(mesh: Path, settings: dict, out: Path, ranks: int = 1, timeout: int = 600) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "settings.json"
-    path.write_text(json.dumps(settings))
-    cmd = [sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh", str(mesh),
-           "--settings", str(path), "--out", str(out / "result")]
-    if ranks > 1:
-        cmd = [str(VENV_BIN / "mpirun"), "-n", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads((out / "result" / "summary.json").read_text())
 
 
 def _csv(path: Path) -> np.ndarray:
@@ -66,7 +52,7 @@ def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
     settings = {"density": 1050.0, "viscosity": mu, "time_step": 0.01, "period": 0.2,
                 "cycles": 2, "inflow": {"type": "steady", "flow": flow},
                 "probes": [[0.0, 0.0, LENGTH / 2]], "render": True}
-    summary = _run(tube, settings, tmp_path)
+    summary = run_navier_stokes(tube, settings, tmp_path)
     result = tmp_path / "result"
     u_mean = flow / (math.pi * RADIUS**2)
     probes, series = _csv(result / "probes.csv"), _csv(result / "series.csv")
@@ -91,14 +77,11 @@ def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
 @pytest.mark.mpi
 def test_one_and_two_ranks_agree(tube: Path, tmp_path: Path) -> None:
     settings = _womersley_settings(cycles=1) | {"max_steps": 8}
-    serial = _run(tube, settings, tmp_path / "np1")
-    parallel = _run(tube, settings, tmp_path / "np2", ranks=2)
+    serial = run_navier_stokes(tube, settings, tmp_path / "np1")
+    parallel = run_navier_stokes(tube, settings, tmp_path / "np2", ranks=2)
     assert parallel["timing"]["ranks"] == 2
     for name in ("series.csv", "probes.csv"):
-        a, b = _csv(tmp_path / "np1/result" / name), _csv(tmp_path / "np2/result" / name)
-        for col in a.dtype.names:
-            scale = np.abs(a[col]).max()
-            assert np.allclose(b[col], a[col], rtol=1e-6, atol=1e-6 * scale), col
+        assert_columns_match(tmp_path / "np1/result" / name, tmp_path / "np2/result" / name)
     for key in ("tawss_pa", "osi", "rrt_per_pa"):
         for stat in ("mean", "max"):
             assert parallel[key][stat] == pytest.approx(serial[key][stat], rel=1e-6, abs=1e-12)
@@ -128,7 +111,7 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
 def test_womersley_alpha_4_on_two_ranks(tmp_path: Path) -> None:
     mesh = mesh_tube(RADIUS, LENGTH, 0.75e-3, tmp_path / "tube.xdmf")
     settings = _womersley_settings(cycles=3)
-    summary = _run(mesh, settings, tmp_path, ranks=2, timeout=900)
+    summary = run_navier_stokes(mesh, settings, tmp_path, ranks=2, timeout=900)
     result = tmp_path / "result"
     exact = WomersleyFlow(RADIUS, 1050.0, 3.5e-3, 1.06, np.array([3e-6, 3e-6], dtype=complex))
     assert exact.alpha() == pytest.approx(4.0, rel=1e-3)
@@ -207,14 +190,11 @@ def test_carotid_flow_split_with_supg_one_and_two_ranks_agree(tmp_path: Path) ->
     t_peak = t[np.argmax(wave(t))]
     settings["inflow"] = {"type": "table", "time": t.tolist(),
                           "flow": wave(t + t_peak).tolist()}
-    serial = _run(mesh, settings, tmp_path / "np1")
-    parallel = _run(mesh, settings, tmp_path / "np2", ranks=2)
+    serial = run_navier_stokes(mesh, settings, tmp_path / "np1")
+    parallel = run_navier_stokes(mesh, settings, tmp_path / "np2", ranks=2)
     assert "SUPG" in serial["scheme"]
     assert serial["cell_numbers_max"]["peclet"] > 50.0  # convection dominated
-    a, b = (_csv(tmp_path / d / "result" / "series.csv") for d in ("np1", "np2"))
-    for col in a.dtype.names:
-        scale = np.abs(a[col]).max()
-        assert np.allclose(b[col], a[col], rtol=1e-6, atol=1e-6 * scale), col
+    assert_columns_match(*(tmp_path / d / "result" / "series.csv" for d in ("np1", "np2")))
     for key in ("tawss_pa", "osi"):
         for stat in ("mean", "max", "p50"):
             assert parallel[key][stat] == pytest.approx(serial[key][stat], rel=1e-6, abs=1e-12)
