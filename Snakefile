@@ -19,10 +19,10 @@ rule all:
     default_target: True
 
 
-include: "rules/common.smk"
+include: "rules/case.smk"
 include: "rules/imaging.smk"
 include: "rules/segmentation.smk"
 include: "rules/geometry.smk"
-include: "rules/simulation.smk"
+include: "rules/physics.smk"
 include: "rules/verification.smk"
 include: "rules/report.smk"

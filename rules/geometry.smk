@@ -1,16 +1,17 @@
 # Geometry: 3D reconstruction from masks (or measurements) and tetrahedral meshing (gmsh).
-# Wiring only; the logic lives in twinflow.geometry.carotid and twinflow.geometry.lv.
-# Both anatomies write geometry/ and mesh/: wildcard constraints keep one producer per case.
+# Wiring only; the logic lives in twinflow.geometry. Every anatomy writes geometry/ and mesh/:
+# cases_with() keeps one producer per case.
 
 
 rule reconstruct_carotid:
-    message: "reconstruct carotid bifurcation of {wildcards.case}"
+    message: "reconstruct the carotid bifurcation of {wildcards.case}"
     wildcard_constraints:
-        case=anatomy_pattern("carotid"),
+        case=cases_with("reconstruct_carotid"),
     input:
-        case=f"{RESULTS}/{{case}}/case.json",
-        masks=f"{RESULTS}/{{case}}/masks/manifest.json",
+        settings=settings("reconstruct_carotid"),
         images=f"{RESULTS}/{{case}}/images/manifest.json",
+        masks=f"{RESULTS}/{{case}}/masks/manifest.json",
+        code=code("reconstruct_carotid"),
     output:
         measurements=f"{RESULTS}/{{case}}/geometry/measurements.json",
         model=f"{RESULTS}/{{case}}/geometry/model.json",
@@ -18,84 +19,101 @@ rule reconstruct_carotid:
         wall=f"{RESULTS}/{{case}}/geometry/wall.vtp",
         lumen_stl=f"{RESULTS}/{{case}}/geometry/lumen.stl",
         wall_stl=f"{RESULTS}/{{case}}/geometry/wall.stl",
-    params:
-        geometry=lambda w: case_section(w.case, "geometry"),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_carotid.log",
     shell:
-        "{PY} -m twinflow.geometry.carotid reconstruct --case {input.case:q}"
-        " --masks $(dirname {input.masks:q}) --images $(dirname {input.images:q})"
-        " --out $(dirname {output.measurements:q}) 2> {log:q} || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} reconstruct-carotid --settings {input.settings:q} --images {input.images:q}"
+        " --masks {input.masks:q} --measurements {output.measurements:q}"
+        " --model {output.model:q} --lumen {output.lumen:q} --wall {output.wall:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 rule mesh_carotid:
-    message: "mesh carotid lumen and vessel wall of {wildcards.case}"
+    message: "mesh the carotid lumen and vessel wall of {wildcards.case}"
     wildcard_constraints:
-        case=anatomy_pattern("carotid"),
+        case=cases_with("mesh_carotid"),
     input:
-        case=f"{RESULTS}/{{case}}/case.json",
+        settings=settings("mesh_carotid"),
         model=f"{RESULTS}/{{case}}/geometry/model.json",
-        lumen=f"{RESULTS}/{{case}}/geometry/lumen.vtp",
+        code=code("mesh_carotid"),
     output:
         mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
         wall_mesh=f"{RESULTS}/{{case}}/mesh/wall_mesh.xdmf",
         wall_h5=f"{RESULTS}/{{case}}/mesh/wall_mesh.h5",
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
-    params:
-        geometry=lambda w: case_section(w.case, "geometry"),
-        mesh=lambda w: case_section(w.case, "mesh"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_carotid.log",
     shell:
-        "{PY} -m twinflow.geometry.carotid mesh --case {input.case:q}"
-        " --geometry $(dirname {input.model:q}) --out $(dirname {output.mesh:q})"
-        " 2> {log:q} || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} mesh-carotid --settings {input.settings:q} --model {input.model:q}"
+        " --mesh {output.mesh:q} --wall-mesh {output.wall_mesh:q} --quality {output.quality:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
-def _lv_reconstruction_inputs(w):
-    inputs = {"case": f"{RESULTS}/{w.case}/case.json"}
-    if (case_canonical(w.case) or {}).get("geometry", {}).get("source") != "measurements":
-        inputs["masks"] = f"{RESULTS}/{w.case}/masks/manifest.json"
-        inputs["images"] = f"{RESULTS}/{w.case}/images/manifest.json"
-    return inputs
+rule mesh_tube:
+    message: "mesh the straight tube of {wildcards.case}"
+    wildcard_constraints:
+        case=cases_with("mesh_tube"),
+    input:
+        settings=settings("mesh_tube"),
+        code=code("mesh_tube"),
+    output:
+        mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
+        h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
+        quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
+    log:
+        f"{RESULTS}/{{case}}/logs/mesh_tube.log",
+    shell:
+        "{TWINFLOW} mesh-tube --settings {input.settings:q} --mesh {output.mesh:q}"
+        " --quality {output.quality:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+
+
+def _lv_images(w):
+    if "segment" not in CASE_STAGES[w.case]:
+        return {}
+    return {"images": f"{RESULTS}/{w.case}/images/manifest.json",
+            "masks": f"{RESULTS}/{w.case}/masks/manifest.json"}
 
 
 rule reconstruct_lv:
     message: "reconstruct the left ventricle of {wildcards.case}"
     wildcard_constraints:
-        case=anatomy_pattern("left-ventricle"),
+        case=cases_with("reconstruct_lv"),
     input:
-        unpack(_lv_reconstruction_inputs),
+        unpack(_lv_images),
+        settings=settings("reconstruct_lv"),
+        code=code("reconstruct_lv"),
     output:
         measurements=f"{RESULTS}/{{case}}/geometry/measurements.json",
+        endo=f"{RESULTS}/{{case}}/geometry/endo.vtp",
+        epi=f"{RESULTS}/{{case}}/geometry/epi.vtp",
     params:
-        geometry=lambda w: case_section(w.case, "geometry"),
-        folder=lambda w: f"{RESULTS}/{w.case}",
+        images=lambda w, input: (f"--images {input.images} --masks {input.masks}"
+                                 if "images" in input.keys() else ""),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_lv.log",
     shell:
-        "{PY} -m twinflow.geometry.lv.reconstruct {input.case:q} {params.folder}/masks"
-        " {params.folder}/images $(dirname {output.measurements:q})"
-        " > {log:q} 2>&1 || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} reconstruct-lv --settings {input.settings:q} {params.images}"
+        " --measurements {output.measurements:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 rule mesh_lv:
     message: "mesh the left ventricle of {wildcards.case} ({wildcards.scenario})"
     wildcard_constraints:
-        case=anatomy_pattern("left-ventricle"),
+        case=cases_with("mesh_lv"),
     input:
-        case=f"{RESULTS}/{{case}}/case.json",
+        settings=settings("mesh_lv"),
         measurements=f"{RESULTS}/{{case}}/geometry/measurements.json",
+        endo=f"{RESULTS}/{{case}}/geometry/endo.vtp",
+        epi=f"{RESULTS}/{{case}}/geometry/epi.vtp",
+        code=code("mesh_lv"),
     output:
         mesh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.xdmf",
-    params:
-        mesh=lambda w: case_section(w.case, "mesh"),
-        geometry=lambda w: case_section(w.case, "geometry"),
-        scenario=lambda w: scenario_section(w.case, w.scenario),
+        h5=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.h5",
+        info=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.json",
     log:
         f"{RESULTS}/{{case}}/logs/mesh_lv-{{scenario}}.log",
     shell:
-        "{PY} -m twinflow.geometry.lv.mesh $(dirname {input.measurements:q}) {input.case:q}"
-        " $(dirname {output.mesh:q}) --scenario {wildcards.scenario}"
-        " > {log:q} 2>&1 || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} mesh-lv --settings {input.settings:q} --measurements {input.measurements:q}"
+        " --mesh {output.mesh:q} --info {output.info:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -1,24 +1,40 @@
-# Report: one HTML page per case gathering its measurements, scenarios and figures.
-# Wiring only; the logic lives in twinflow.report.
+# Report: one HTML page per case from the typed artifacts of its stages (twinflow.report).
+
+
+def _report_inputs(w):
+    stages = CASE_STAGES[w.case]
+    inputs = {"summaries": [f"{RESULTS}/{w.case}/{s}/summary.json"
+                            for s in case_scenarios(w.case)],
+              "mesh_quality": []}
+    if "reconstruct_carotid" in stages or "reconstruct_lv" in stages:
+        inputs["measurements"] = f"{RESULTS}/{w.case}/geometry/measurements.json"
+    if "mesh_carotid" in stages or "mesh_tube" in stages:
+        inputs["mesh_quality"] = f"{RESULTS}/{w.case}/mesh/mesh_quality.json"
+    return inputs
 
 
 rule report:
     message: "report of {wildcards.case}"
+    wildcard_constraints:
+        case=cases_with("report"),
     input:
-        case=f"{RESULTS}/{{case}}/case.json",
-        geometry=f"{RESULTS}/{{case}}/geometry/measurements.json",
-        summaries=lambda w: [f"{RESULTS}/{w.case}/{s}/summary.json"
-                             for s in case_scenarios(w.case)],
+        unpack(_report_inputs),
+        settings=settings("report"),
+        code=code("report"),
     output:
         f"{RESULTS}/{{case}}/report.html",
+    params:
+        optional=lambda w, input: " ".join(
+            f"--{key.replace('_', '-')} {input[key]}" for key in ("measurements", "mesh_quality")
+            if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
     shell:
-        "{TWINFLOW} report {RESULTS}/{wildcards.case} -o {output:q}"
-        " > {log:q} 2>&1 || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} report --settings {input.settings:q} {params.optional}"
+        " --summaries {input.summaries:q} --out {output:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(
-    lambda cid: [f"{RESULTS}/{cid}/report.html"]
-    if case_anatomy(cid) in ("carotid", "left-ventricle") else []
+    lambda cid: [f"{RESULTS}/{cid}/report.html"] if "report" in CASE_STAGES[cid] else []
 )

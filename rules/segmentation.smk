@@ -1,11 +1,10 @@
-# Segmentation: train the demo U-Nets on synthetic patients (only when the data set or the
-# training settings change) and segment every image of a case with ONNX Runtime.
-# Needs from rules/common.smk: RESULTS, TWINFLOW, case_canonical, case_section, CASE_TARGETS.
-# The per-case rule reads results/<case>/images/manifest.json, written by the ingest rule.
-import sys
+# Segmentation: segment every image of a case with ONNX Runtime (rule segment), and re-train
+# the demo U-Nets on synthetic patients on request (rules synth, train; target
+# segmentation_models), only when the data set or the training settings change.
+from pathlib import Path
 
 from twinflow.io import canonical_json
-from twinflow.segmentation.infer import DEMO_MODELS
+from twinflow.segmentation.infer import model_for_anatomy
 
 # Training settings per anatomy; a change here re-trains exactly that model (params).
 # They reproduce the committed models/<anatomy>-small/ (see models/README.md).
@@ -22,30 +21,43 @@ wildcard_constraints:
     anatomy="carotid|left-ventricle",
 
 
-def _segmentation_model(cid):
-    """The case's segmentation.model, else the committed demo model of its anatomy."""
-    case = case_canonical(cid) or {}
-    model = (case.get("segmentation") or {}).get("model")
-    return model or DEMO_MODELS.get(case.get("anatomy"), DEMO_MODELS["carotid"])
+rule segment:
+    message: "segment the images of case {wildcards.case} (ONNX Runtime)"
+    wildcard_constraints:
+        case=cases_with("segment"),
+    input:
+        settings=settings("segment"),
+        images=f"{RESULTS}/{{case}}/images/manifest.json",
+        model=lambda w: str(model_for_anatomy(CANONICAL[w.case]["anatomy"],
+                                              CANONICAL[w.case]["segmentation"]["model"])),
+        code=code("segment"),
+    output:
+        f"{RESULTS}/{{case}}/masks/manifest.json",
+    log:
+        f"{RESULTS}/{{case}}/logs/segment.log",
+    threads: 2
+    shell:
+        "{TWINFLOW} segment --settings {input.settings:q} --images {input.images:q}"
+        " --model {input.model:q} --out {output:q} --threads {threads}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
-rule segmentation_dataset:
+rule synth:
     message: "synthetic {wildcards.anatomy} segmentation data set"
     output:
         f"{RESULTS}/segmentation/data/{{anatomy}}/manifest.json",
     params:
-        synth=lambda w: SEGMENTATION_TRAINING[w.anatomy]["synth"],
-        patients=lambda w: SEGMENTATION_TRAINING[w.anatomy]["patients"],
-        seed=lambda w: SEGMENTATION_TRAINING[w.anatomy]["data_seed"],
-        out=lambda w: f"{RESULTS}/segmentation/data/{w.anatomy}",
+        s=lambda w: SEGMENTATION_TRAINING[w.anatomy],
+        out=lambda w, output: Path(output[0]).parent,
     log:
-        f"{RESULTS}/segmentation/logs/dataset-{{anatomy}}.log",
+        f"{RESULTS}/segmentation/logs/synth-{{anatomy}}.log",
     shell:
-        "{TWINFLOW} synth {params.synth} --patients {params.patients} --seed {params.seed}"
-        " --layout dataset --no-volumes --out {params.out:q} > {log:q} 2>&1"
+        "{TWINFLOW} synth {params.s[synth]} --patients {params.s[patients]}"
+        " --seed {params.s[data_seed]} --layout dataset --no-volumes --out {params.out:q}"
+        " 2> {log:q}"
 
 
-rule train_segmentation:
+rule train:
     message: "train the {wildcards.anatomy} U-Net (Keras), export and evaluate it (ONNX)"
     input:
         f"{RESULTS}/segmentation/data/{{anatomy}}/manifest.json",
@@ -57,15 +69,17 @@ rule train_segmentation:
     params:
         settings=lambda w: canonical_json(SEGMENTATION_TRAINING[w.anatomy]).strip(),
         s=lambda w: SEGMENTATION_TRAINING[w.anatomy],
+        data=lambda w, input: Path(input[0]).parent,
+        out=lambda w, output: Path(output.model).parent,
     log:
         f"{RESULTS}/segmentation/logs/train-{{anatomy}}.log",
     threads: 2
     shell:
-        "{TWINFLOW} train $(dirname {input:q}) --out $(dirname {output.model:q})"
+        "{TWINFLOW} train {params.data:q} --out {params.out:q}"
         " --preset {params.s[preset]} --epochs {params.s[epochs]}"
         " --steps-per-epoch {params.s[steps_per_epoch]} --batch-size {params.s[batch_size]}"
         " --patience {params.s[patience]} --learning-rate {params.s[learning_rate]}"
-        " --seed {params.s[seed]} --threads {threads} > {log:q} 2>&1"
+        " --seed {params.s[seed]} --threads {threads} 2> {log:q}"
 
 
 rule segmentation_models:
@@ -73,25 +87,3 @@ rule segmentation_models:
     input:
         expand(f"{RESULTS}/segmentation/models/{{anatomy}}/model.onnx",
                anatomy=list(SEGMENTATION_TRAINING)),
-
-
-rule segment_case:
-    message: "segment the images of case {wildcards.case} (ONNX Runtime)"
-    input:
-        case=f"{RESULTS}/{{case}}/case.json",
-        images=f"{RESULTS}/{{case}}/images/manifest.json",
-        model=lambda w: _segmentation_model(w.case),
-    output:
-        f"{RESULTS}/{{case}}/masks/manifest.json",
-    params:
-        segmentation=lambda w: case_section(w.case, "segmentation"),
-    log:
-        f"{RESULTS}/{{case}}/logs/segment_case.log",
-    threads: 2
-    shell:
-        "{PY} -m twinflow.segmentation.infer case --case-json {input.case:q}"
-        " --images $(dirname {input.images:q}) --model {input.model:q}"
-        " --out $(dirname {output:q}) --threads {threads} > {log:q} 2>&1"
-        " || (cat {log:q} >&2; exit 2)"
-
-

@@ -6,23 +6,21 @@
 rule land2015:
     message: "Land et al. 2015 benchmark: {wildcards.case} (MPI)"
     wildcard_constraints:
-        case=anatomy_pattern("benchmark"),
+        case=cases_with("land2015"),
     input:
-        case=f"{RESULTS}/{{case}}/case.json",
+        settings=settings("land2015"),
+        code=code("land2015"),
     output:
         f"{RESULTS}/{{case}}/verification/land2015.json",
-    params:
-        problem=lambda w: case_section(w.case, "problem"),
-        mesh=lambda w: case_section(w.case, "mesh"),
     threads: lambda w: case_ranks(w.case)
     log:
         f"{RESULTS}/{{case}}/logs/land2015.log",
     shell:
-        "{MPIRUN} -n {threads} {PY} -m twinflow.verification.land2015 --case {input.case:q}"
-        " --out $(dirname {output:q}) > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 2)"
+        "{MPIEXEC} -n {threads} {TWINFLOW} land2015 --settings {input.settings:q}"
+        " --out {output:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(
     lambda cid: [f"{RESULTS}/{cid}/verification/land2015.json"]
-    if case_anatomy(cid) == "benchmark" else []
+    if "land2015" in CASE_STAGES[cid] else []
 )

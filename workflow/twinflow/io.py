@@ -57,3 +57,19 @@ def canonical_json(data: Any) -> str:
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as canonical JSON to ``path`` atomically."""
     return write_text_atomic(path, canonical_json(data))
+
+
+def write_text_if_changed(path: str | os.PathLike[str], text: str) -> bool:
+    """Write ``text`` atomically unless ``path`` already holds exactly it; True if written.
+
+    An unchanged file keeps its modification time, which is what Snakemake's ``mtime``
+    trigger compares (twinflow.stages).
+    """
+    target = Path(path)
+    try:
+        if target.read_bytes() == text.encode("utf-8"):
+            return False
+    except FileNotFoundError:
+        pass
+    write_text_atomic(target, text)
+    return True

@@ -19,11 +19,8 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from tqdm import tqdm
-
-T = TypeVar("T")
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 DATEFMT = "%Y-%m-%d %H:%M:%S"
@@ -106,7 +103,7 @@ class Progress:
         self.close()
 
 
-def progress(iterable: Iterable[T], desc: str, total: int | None = None, unit: str = "it",
+def progress[T](iterable: Iterable[T], desc: str, total: int | None = None, unit: str = "it",
              logger: logging.Logger | None = None) -> Iterator[T]:
     """Iterate ``iterable`` with a :class:`Progress` (``total`` from ``len`` when it has one)."""
     if total is None and hasattr(iterable, "__len__"):

@@ -487,14 +487,6 @@ class Simulation(Strict):
     mpi_ranks: Annotated[int, Field(ge=1, le=4096)] = 1
 
 
-class Outputs(Strict):
-    fields: bool = True
-    """Write fields for ParaView (XDMF/VTX)."""
-    renders: bool = True
-    """PNG renders (pyvista, off screen)."""
-    report: bool = True
-
-
 class CaseBase(Strict):
     description: str = ""
     patient: Patient = Field(default_factory=Patient)
@@ -504,7 +496,6 @@ class CaseBase(Strict):
     mesh: Mesh = Field(default_factory=Mesh)
     scenarios: list[Scenario] = Field(default_factory=lambda: [Scenario(id="baseline")])
     simulation: Simulation = Field(default_factory=Simulation)
-    outputs: Outputs = Field(default_factory=Outputs)
 
     @field_validator("scenarios")
     @classmethod

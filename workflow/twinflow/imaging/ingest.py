@@ -1,17 +1,17 @@
 """Ingest one case's images: read, de-identify, window, normalise, write NIfTI + sidecars.
 
-``ingest_case(case_json, out_dir)`` reads the canonical case (``results/<id>/case.json``,
-plain ``json.load``; only its ``images`` and ``preprocessing`` keys are used) and writes, for
-image entry ``i``:
+``ingest(settings, manifest)`` reads the stage's settings (``images`` and ``preprocessing``
+of the case, ``results/<id>/settings/ingest.json``) and writes, for image entry ``i``:
 
-* ``out_dir/<ii>-<view>[-<phase>].nii.gz`` — float32 grey, the static window of
+* ``<ii>-<view>[-<phase>].nii.gz`` — float32 grey, the static window of
   :mod:`twinflow.imaging.preprocess` for 2D views (``(frames, rows, cols)`` for a cine when no
   ``frame`` is chosen), the whole volume for ``view: volume``; spacing and origin in mm
   (ITK/NIfTI convention), direction kept;
-* ``out_dir/<ii>-<view>[-<phase>].json`` — the sidecar: modality, view, phase, kind,
+* ``<ii>-<view>[-<phase>].json`` — the sidecar: modality, view, phase, kind,
   ``spacing_m`` (ITK order x, y[, z]), frame times in s, window, normalisation and what
   de-identification did;
-* ``out_dir/manifest.json`` — the list of both, written last.
+* ``manifest`` (``images/manifest.json``, :class:`~twinflow.artifacts.images.ImagesManifest`)
+  — the list of both, written last.
 
 All images are read and checked before the first file is written, so a bad image leaves
 no partial output. No identifier is written anywhere: images are rebuilt from pixel arrays,
@@ -19,26 +19,27 @@ sidecars hold whitelisted values only (:mod:`twinflow.imaging.deid`), the source
 its SHA-256 (not its path, which may contain a name), and log lines carry neither paths nor
 header values.
 
-Run as ``python -m twinflow.imaging.ingest CASE_JSON OUT_DIR`` (rule ``ingest``).
+Run as ``twinflow ingest --settings SETTINGS --out MANIFEST`` (rule ``ingest``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import SimpleITK as sitk
 
-from twinflow.errors import InputError, TwinflowError
+from twinflow.artifacts.images import ImageEntry, ImagesManifest
+from twinflow.errors import InputError
 from twinflow.imaging.deid import PROFILE
 from twinflow.imaging.preprocess import DEFAULT_WINDOW, choose_window, normalise
 from twinflow.imaging.read import MedicalImage, read_image
 from twinflow.io import atomic_path, write_json_atomic
+from twinflow.logs import progress
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -145,65 +146,35 @@ def process_image(entry: dict[str, Any], index: int, root: Path,
     return IngestedImage(stem, out.to_sitk(), sidecar)
 
 
-def ingest_case(case_json: Path, out_dir: Path, root: Path | None = None) -> list[Path]:
-    """Ingest every image of the case; return the written paths (manifest last).
+def ingest(settings: Path, manifest: Path, root: Path | None = None) -> Path:
+    """Ingest every image of a case (stage ``ingest``); returns the manifest path.
 
+    ``settings`` is the stage's settings file (``images`` and ``preprocessing`` of the
+    case, :mod:`twinflow.stages`); images and sidecars are written beside ``manifest``.
     Image paths in the case are relative to ``root`` (default: the working directory, the
-    repository root where Snakemake runs).
+    project root where Snakemake runs).
     """
-    case_json, out_dir = Path(case_json), Path(out_dir)
+    manifest = Path(manifest)
+    out_dir = manifest.parent
     root = Path.cwd() if root is None else Path(root)
-    try:
-        case = json.loads(case_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{case_json}: case file not found") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{case_json}: not valid JSON ({err.msg} at line {err.lineno})") \
-            from None
-    entries = case.get("images") or []
-    if not isinstance(entries, list) or not entries:
-        raise InputError(f"{case_json}: case lists no images")
-    preprocessing = case.get("preprocessing") or {}
+    case = read_stage_settings(settings, "ingest")
+    entries = case["images"]
+    if not entries:
+        raise InputError(f"{settings}: case lists no images")
     for i, entry in enumerate(entries):
-        _check_entry(entry, i, str(case_json))
-    processed = [process_image(e, i, root, preprocessing) for i, e in enumerate(entries)]
-    written: list[Path] = []
+        _check_entry(entry, i, str(settings))
+    processed = [process_image(e, i, root, case["preprocessing"])
+                 for i, e in enumerate(entries)]
     listing = []
-    for item in processed:
+    for item in progress(processed, "write images", unit="image", logger=log):
         image_path = out_dir / f"{item.stem}.nii.gz"
         with atomic_path(image_path) as tmp:
             sitk.WriteImage(item.image, str(tmp), useCompression=True)
         sidecar_path = write_json_atomic(out_dir / f"{item.stem}.json", item.sidecar)
-        written += [image_path, sidecar_path]
-        listing.append({"image": image_path.name, "sidecar": sidecar_path.name,
-                        "modality": item.sidecar["modality"], "view": item.sidecar["view"],
-                        "phase": item.sidecar["phase"], "kind": item.sidecar["kind"]})
+        listing.append(ImageEntry(image=image_path.name, sidecar=sidecar_path.name,
+                                  modality=item.sidecar["modality"],
+                                  view=item.sidecar["view"], phase=item.sidecar["phase"],
+                                  kind=item.sidecar["kind"]))
         log.info("image %s: %s %s written", item.sidecar["source"]["index"],
                  item.sidecar["view"], item.sidecar["kind"])
-    manifest = write_json_atomic(out_dir / "manifest.json",
-                                 {"images": listing, "deidentification": PROFILE})
-    written.append(manifest)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m twinflow.imaging.ingest",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("case_json", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pydicom").setLevel(logging.ERROR)  # header quirks are not user errors
-    try:
-        ingest_case(args.case_json, args.out_dir)
-    except TwinflowError as err:
-        for line in err.lines:
-            print(line, file=sys.stderr)
-        return err.exit_code
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return ImagesManifest(images=listing, deidentification=PROFILE).write(manifest)

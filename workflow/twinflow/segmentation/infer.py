@@ -12,19 +12,16 @@ The execution provider is chosen automatically: CUDA when ``onnxruntime-gpu`` of
 GPU initialises, otherwise CPU (ONNX Runtime falls back by itself; the provider actually used
 is reported in the masks manifest).
 
-Command line (used by ``rules/segmentation.smk``)::
-
-    python -m twinflow.segmentation.infer case --case-json results/C/case.json \\
-        --images results/C/images --model models/carotid-small.onnx --out results/C/masks
-    python -m twinflow.segmentation.infer image --model M.onnx IMAGE.nii.gz MASK.nii.gz
+Command line: ``twinflow segment --settings S --images IMAGES_MANIFEST --model M.onnx
+--out MASKS_MANIFEST`` (stage ``segment``, rules/segmentation.smk) and ``twinflow
+segment-image --model M.onnx IMAGE MASK``.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +32,25 @@ import onnxruntime as ort
 import SimpleITK as sitk
 from scipy import ndimage
 
-from twinflow.errors import InputError, TwinflowError
-from twinflow.io import atomic_path, write_json_atomic
+from twinflow.artifacts.images import (
+    ComponentCleanup,
+    ImagesManifest,
+    Mask,
+    MasksManifest,
+    ModelInfo,
+    SkippedImage,
+)
+from twinflow.errors import InputError
+from twinflow.io import atomic_path
 from twinflow.segmentation.preprocessing import (
     Preprocessing,
     image_to_window,
     to_grey,
     window_to_image,
 )
+from twinflow.stages import read_stage_settings
+
+log = logging.getLogger(__name__)
 
 #: Prefix of the ONNX ``metadata_props`` keys written by :mod:`.export`; values are JSON.
 METADATA_PREFIX = "twinflow."
@@ -231,59 +239,15 @@ DEMO_MODELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CaseImage:
-    path: Path
-    view: str
-    kind: str  # "2d", "cine" (frames, rows, cols) or "volume"
-
-
-def case_images(images_dir: Path) -> list[CaseImage]:
-    """The images of an ingested case: from ``manifest.json`` (written by ingest) when it
-    exists, else every ``*.nii.gz`` (2D, or a stack of 2D frames when 3D)."""
-    images_dir = Path(images_dir)
-    manifest = images_dir / "manifest.json"
-    if manifest.is_file():
-        try:
-            entries = json.loads(manifest.read_text(encoding="utf-8"))["images"]
-            images = [CaseImage(images_dir / e["image"], str(e.get("view", "")),
-                                str(e.get("kind", "2d"))) for e in entries]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise InputError(f"{manifest}: expected {{'images': [{{'image': ..., "
-                             f"'view': ..., 'kind': ...}}, ...]}}") from None
-    else:
-        images = [CaseImage(p, "", "2d") for p in sorted(images_dir.glob("*.nii.gz"))]
-    if not images:
-        raise InputError(f"{images_dir}: no images to segment")
-    return images
-
-
-def case_settings(case_json: Path) -> dict[str, Any]:
-    """``anatomy`` and the ``segmentation`` section of a canonical case (both optional)."""
-    try:
-        data = json.loads(Path(case_json).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{case_json}: case file not found") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{case_json}: not valid JSON ({err.msg})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{case_json}: expected a JSON object")
-    seg = data.get("segmentation") or {}
-    return {"anatomy": data.get("anatomy"), "model": seg.get("model"),
-            "thresholds": seg.get("thresholds") or None,
-            "largest_component": bool(seg.get("largest_component", True))}
-
-
-def model_for_case(case_json: Path, root: Path | None = None) -> Path:
-    """The case's ``segmentation.model``, or the demo model of its anatomy."""
-    settings = case_settings(case_json)
+def model_for_anatomy(anatomy: str, model: str | None, root: Path | None = None) -> Path:
+    """The case's ``segmentation.model``, or the committed demo model of its anatomy."""
     root = Path.cwd() if root is None else Path(root)
-    if settings["model"]:
-        return root / settings["model"]
-    if settings["anatomy"] not in DEMO_MODELS:
-        raise InputError(f"{case_json}: no demo segmentation model for anatomy "
-                         f"{settings['anatomy']!r}; set segmentation.model")
-    return root / DEMO_MODELS[settings["anatomy"]]
+    if model:
+        return root / model
+    if anatomy not in DEMO_MODELS:
+        raise InputError(f"no demo segmentation model for anatomy {anatomy!r}; "
+                         "set segmentation.model")
+    return root / DEMO_MODELS[anatomy]
 
 
 def _segment_stack(model: SegmentationModel, image: sitk.Image,
@@ -297,111 +261,66 @@ def _segment_stack(model: SegmentationModel, image: sitk.Image,
     return out
 
 
-def segment_case(case_json: Path, images_dir: Path, model_path: Path, out_dir: Path,
-                 thresholds: float | Sequence[float] | dict[str, float] | None = None,
-                 batch_size: int = 4, threads: int = 0) -> list[Path]:
-    """Segment every image of a case; write ``out_dir/<name>.nii.gz`` and a manifest.
+def segment(settings: Path, images: Path, model_path: Path, masks: Path,
+            thresholds: float | Sequence[float] | dict[str, float] | None = None,
+            batch_size: int = 4, threads: int = 0) -> list[Path]:
+    """Segment every ingested image of a case (stage ``segment``); returns the mask paths.
 
-    Thresholds: the argument, else the case's ``segmentation.thresholds`` (per class), else
-    the model's; ``segmentation.largest_component`` of the case switches the clean-up. A case
-    ``anatomy`` must match the model's. 2D images give 2D label maps; cine stacks are
-    segmented frame by frame; 3D volumes (CT/MR) are not segmented by this 2D network and are
-    listed under ``skipped`` in the masks manifest. The manifest ``out_dir/manifest.json``
-    records classes, label values, thresholds, model hash and provider. Returns the mask paths.
+    ``settings``: the stage's settings (``anatomy`` and ``segmentation`` of the case);
+    ``images``: the ingest manifest (:class:`~twinflow.artifacts.images.ImagesManifest`);
+    masks are written beside ``masks``, the masks manifest
+    (:class:`~twinflow.artifacts.images.MasksManifest`: classes, label values, thresholds,
+    model hash and provider). Thresholds: the argument, else the case's
+    ``segmentation.thresholds`` (per class), else the model's;
+    ``segmentation.largest_component`` switches the clean-up. The case ``anatomy`` must
+    match the model's. 2D images give 2D label maps; cine stacks are segmented frame by
+    frame; 3D volumes (CT/MR) are not segmented by this 2D network and are listed under
+    ``skipped``.
     """
+    case = read_stage_settings(settings, "segment")
+    seg = case["segmentation"]
     model = load_model(Path(model_path), threads)
-    settings = case_settings(Path(case_json))
-    if settings["anatomy"] is not None and settings["anatomy"] != model.anatomy:
-        raise InputError(f"{model_path}: model is for anatomy {model.anatomy!r} but case "
-                         f"{case_json} is {settings['anatomy']!r}")
+    if case["anatomy"] != model.anatomy:
+        raise InputError(f"{model_path}: model is for anatomy {model.anatomy!r} but the case "
+                         f"is {case['anatomy']!r}")
     thr = resolve_thresholds(model, thresholds if thresholds is not None
-                             else settings["thresholds"])
-    keep = settings["largest_component"]
-    images = case_images(Path(images_dir))
-    todo = [im for im in images if im.kind != "volume"]
-    read = {im.path: _read_image(im.path) for im in todo}
-    planar = [im for im in todo if read[im.path].GetDimension() == 2
-              or read[im.path].GetSize()[2] == 1]
-    labels: dict[Path, sitk.Image] = {}
+                             else (seg["thresholds"] or None))
+    keep = bool(seg["largest_component"])
+    listing = ImagesManifest.read(images)
+    images_dir = Path(images).parent
+    todo = [im for im in listing.images if im.kind != "volume"]
+    read = {im.image: _read_image(images_dir / im.image) for im in todo}
+    planar = [im for im in todo if read[im.image].GetDimension() == 2
+              or read[im.image].GetSize()[2] == 1]
+    labels: dict[str, sitk.Image] = {}
     if planar:
-        results = segment_images(model, [read[im.path] for im in planar], thr, batch_size,
+        results = segment_images(model, [read[im.image] for im in planar], thr, batch_size,
                                  keep)
-        labels.update({im.path: lab for im, lab in zip(planar, results, strict=True)})
+        labels.update({im.image: lab for im, lab in zip(planar, results, strict=True)})
     for im in todo:
-        if im.path not in labels:
-            labels[im.path] = _segment_stack(model, read[im.path], thr, batch_size, keep)
-    out_dir = Path(out_dir)
-    written = [_write_labels(labels[im.path], out_dir / im.path.name) for im in todo]
-    write_json_atomic(out_dir / "manifest.json", {
-        "anatomy": model.anatomy,
-        "labels": {c: k + 1 for k, c in enumerate(model.classes)},
-        "classes": list(model.classes),
-        "masks": [{"image": im.path.name, "mask": w.name, "view": im.view, "kind": im.kind}
-                  for im, w in zip(todo, written, strict=True)],
-        "skipped": [{"image": im.path.name, "reason": "3D volume: the 2D U-Net does not "
-                     "segment volumes"} for im in images if im.kind == "volume"],
-        "model": {"file": model.path.name, "sha256": model.sha256,
-                  "preset": model.metadata.get("preset"),
-                  "training_data_sha256": model.metadata.get("training_data_sha256")},
-        "thresholds": list(thr),
-        "component_cleanup": {"enabled": keep, "min_fraction_of_largest":
-                              MIN_COMPONENT_FRACTION},
-        "provider": model.provider,
-    })
+        if im.image not in labels:
+            labels[im.image] = _segment_stack(model, read[im.image], thr, batch_size, keep)
+    masks = Path(masks)
+    written = [_write_labels(labels[im.image], masks.parent / im.image) for im in todo]
+    MasksManifest(
+        anatomy=model.anatomy,
+        labels={c: k + 1 for k, c in enumerate(model.classes)},
+        classes=list(model.classes),
+        masks=[Mask(image=im.image, mask=w.name, view=im.view, kind=im.kind)
+               for im, w in zip(todo, written, strict=True)],
+        skipped=[SkippedImage(image=im.image, reason="3D volume: the 2D U-Net does not "
+                              "segment volumes") for im in listing.images if im.kind == "volume"],
+        model=ModelInfo(file=model.path.name, sha256=model.sha256,
+                        preset=model.metadata.get("preset"),
+                        training_data_sha256=model.metadata.get("training_data_sha256")),
+        thresholds=list(thr),
+        component_cleanup=ComponentCleanup(enabled=keep,
+                                           min_fraction_of_largest=MIN_COMPONENT_FRACTION),
+        provider=model.provider,
+    ).write(masks)
+    log.info("segmented %d image(s) with %s (%s)", len(written), model.path.name,
+             model.provider)
     return written
-
-
-def _parse_thresholds(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(t) for t in text.split(",")]
-    except ValueError:
-        raise InputError(f"--thresholds: expected comma-separated numbers, got {text!r}") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m twinflow.segmentation.infer",
-                                     description="U-Net segmentation with ONNX Runtime.")
-    sub = parser.add_subparsers(dest="mode", required=True)
-    case = sub.add_parser("case", help="segment every image of an ingested case")
-    case.add_argument("--case-json", type=Path, required=True)
-    case.add_argument("--images", type=Path, required=True, help="results/<case>/images")
-    case.add_argument("--model", type=Path, default=None,
-                      help="ONNX model (default: the case's segmentation.model or the demo "
-                           "model of its anatomy)")
-    case.add_argument("--out", type=Path, required=True, help="results/<case>/masks")
-    case.add_argument("--batch-size", type=int, default=4)
-    case.add_argument("--threads", type=int, default=0)
-    case.add_argument("--thresholds", help="comma-separated, one per class")
-    one = sub.add_parser("image", help="segment one image")
-    one.add_argument("--model", type=Path, required=True)
-    one.add_argument("image", type=Path)
-    one.add_argument("mask", type=Path)
-    one.add_argument("--thresholds", help="comma-separated, one per class")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        thr = _parse_thresholds(args.thresholds)
-        if args.mode == "case":
-            model = args.model or model_for_case(args.case_json)
-            written = segment_case(args.case_json, args.images, model, args.out, thr,
-                                   args.batch_size, args.threads)
-            print(f"segmented {len(written)} image(s) into {args.out}")
-        else:
-            print(segment_image(args.model, args.image, args.mask, thr))
-    except TwinflowError as err:
-        for line in err.lines:
-            print(line, file=sys.stderr)
-        return err.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def set_metadata(src: Path, metadata: dict[str, Any], target: Path | None = None) -> Path:

@@ -8,8 +8,8 @@ was installed from (editable installs).
 
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 from twinflow.errors import TwinflowError
+
+log = logging.getLogger(__name__)
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -46,27 +48,14 @@ def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str 
     return cmd
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
+                 profile: str | None = None, keep_going: bool = False,
+                 snakemake_args: str = "") -> int:
+    """Run Snakemake in the project root for ``cases``; returns its exit status."""
     root = project_root()
     cases = [os.path.relpath(Path(c).resolve(), root) if Path(c).exists() else c
-             for c in args.cases]
-    extra = (["--keep-going"] if args.keep_going else []) + shlex.split(args.snakemake_args)
-    cmd = snakemake_command(cases, args.cores, args.dry_run, args.profile, extra)
-    print("+ " + " ".join(cmd), file=sys.stderr)
+             for c in cases]
+    extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
+    cmd = snakemake_command(cases, cores, dry_run, profile, extra)
+    log.info("+ %s", " ".join(cmd))
     return subprocess.call(cmd, cwd=root)
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the workflow for cases (default: the demo cases)")
-    p.add_argument("cases", nargs="*", metavar="CASE",
-                   help="case files or glob patterns (default: config/config.default.yaml)")
-    p.add_argument("--cores", "-c", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--dry-run", "-n", action="store_true", help="print the job graph only")
-    p.add_argument("--profile", default=None,
-                   help="workflow profile folder (default: profiles/default)")
-    p.add_argument("--keep-going", "-k", action="store_true",
-                   help="go on with independent jobs when one fails")
-    p.add_argument("--snakemake-args", default="",
-                   help="more snakemake options or target files, one string "
-                        "(e.g. 'results/lv-demo/case.json --forceall')")
-    p.set_defaults(func=cmd_run)

@@ -1,0 +1,48 @@
+# Physics: the MPI-parallel DOLFINx solve of each scenario of a case. Wiring only; the physics
+# lives in twinflow.physics.flow (carotid CFD) and twinflow.physics.heart (LV mechanics
+# coupled to a 0D circulation). MPI ranks come from the case (simulation.mpi_ranks); the
+# rule's threads cap them by --cores.
+MPIEXEC = str(Path(sys.executable).parent / "mpiexec")  # MPICH of the dolfinx-solver-real wheel
+
+
+rule simulate_flow:
+    message: "blood flow in {wildcards.case} ({wildcards.scenario}, MPI)"
+    wildcard_constraints:
+        case=cases_with("simulate_flow"),
+    input:
+        settings=settings("simulate_flow"),
+        mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
+        h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
+        code=code("simulate_flow"),
+    output:
+        summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
+        series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
+    threads: lambda w: case_ranks(w.case)
+    log:
+        f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
+    shell:
+        "{MPIEXEC} -n {threads} {TWINFLOW} simulate-flow --settings {input.settings:q}"
+        " --mesh {input.mesh:q} --summary {output.summary:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+
+
+rule simulate_heart:
+    message: "cardiac cycle of {wildcards.case} ({wildcards.scenario}, MPI)"
+    wildcard_constraints:
+        case=cases_with("simulate_heart"),
+    input:
+        settings=settings("simulate_heart"),
+        mesh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.xdmf",
+        h5=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.h5",
+        info=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.json",
+        code=code("simulate_heart"),
+    output:
+        summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
+        series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
+    threads: lambda w: case_ranks(w.case)
+    log:
+        f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
+    shell:
+        "{MPIEXEC} -n {threads} {TWINFLOW} simulate-heart --settings {input.settings:q}"
+        " --mesh {input.mesh:q} --summary {output.summary:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -1,0 +1,243 @@
+"""The stage contract: which slice of a case each stage reads, and which code it runs.
+
+A stage is one Snakemake rule, one ``twinflow`` sub-command and one function, all with the
+same name (``mesh_lv`` ↔ ``twinflow mesh-lv`` ↔ :func:`twinflow.geometry.lv.mesh.mesh_lv`).
+It reads only
+
+* its **settings**: the case sections it depends on, taken from the canonical case and
+  written by :func:`write_stage_settings` to ``results/<id>/settings/<stage>.json`` (per
+  scenario: ``results/<id>/settings/<scenario>/<stage>.json``) *only when the bytes change*,
+  so the file's modification time moves exactly when a value the stage reads does; and
+* the typed artifacts of earlier stages (:mod:`twinflow.artifacts`);
+
+and its rule declares, besides those, the package modules it runs (:func:`code_files`, the
+import closure of the stage's module inside ``twinflow``). Snakemake's ordinary ``mtime``
+trigger then re-runs exactly what an edit affects: reformatting a case changes no settings
+file; a new mesh cell size changes ``mesh_*.json`` alone; a drug arm's dose changes that
+arm's files alone; editing ``geometry/lv/mesh.py`` re-runs the LV meshes and what reads them.
+
+A settings file is a sub-document of ``case.json`` (same keys, SI values) plus ``anatomy``
+and, for a per-scenario stage, ``scenario`` (that one scenario). :func:`read_stage_settings`
+validates it against the case models, so a stage never sees a key outside its slice.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, create_model
+
+from twinflow.errors import InputError
+from twinflow.io import canonical_json, write_text_if_changed
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage of the graph (rule = sub-command = function name)."""
+
+    name: str
+    module: str
+    """The module holding the function ``name`` (its import closure is the stage's code)."""
+    sections: tuple[str, ...]
+    """Case sections the stage reads, besides ``anatomy``."""
+    per_scenario: bool = False
+    """Runs once per scenario; its settings then also hold ``scenario``."""
+
+    @property
+    def command(self) -> str:
+        """The ``twinflow`` sub-command."""
+        return self.name.replace("_", "-")
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("ingest", "twinflow.imaging.ingest", ("images", "preprocessing")),
+    Stage("segment", "twinflow.segmentation.infer", ("segmentation",)),
+    Stage("reconstruct_carotid", "twinflow.geometry.carotid.reconstruct", ("geometry",)),
+    Stage("mesh_carotid", "twinflow.geometry.carotid.mesh", ("geometry", "mesh")),
+    Stage("mesh_tube", "twinflow.geometry.tube", ("geometry", "mesh")),
+    Stage("simulate_flow", "twinflow.physics.flow", ("geometry", "physics", "simulation"),
+          per_scenario=True),
+    Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",)),
+    Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True),
+    Stage("simulate_heart", "twinflow.physics.heart",
+          ("geometry", "physics", "simulation"), per_scenario=True),
+    Stage("land2015", "twinflow.verification.land2015",
+          ("benchmark", "problem", "mesh", "simulation")),
+    Stage("report", "twinflow.report.case_report", ("description", "patient", "scenarios")),
+)}
+
+
+def case_stages(case: dict[str, Any]) -> list[str]:
+    """The stages a canonical case runs through, in graph order."""
+    anatomy = case["anatomy"]
+    if anatomy == "benchmark":
+        return ["land2015"]
+    imaged = ["ingest", "segment"] if case.get("images") else []
+    if anatomy == "carotid":
+        if case["geometry"]["kind"] == "tube":
+            return ["mesh_tube", "simulate_flow", "report"]
+        return [*imaged, "reconstruct_carotid", "mesh_carotid", "simulate_flow", "report"]
+    if case["geometry"]["source"] == "measurements":
+        imaged = []
+    return [*imaged, "reconstruct_lv", "mesh_lv", "simulate_heart", "report"]
+
+
+def settings_path(case_dir: str | os.PathLike[str], stage: str,
+                  scenario: str | None = None) -> Path:
+    """``<case_dir>/settings[/<scenario>]/<stage>.json``."""
+    folder = Path(case_dir) / "settings"
+    if STAGES[stage].per_scenario:
+        if scenario is None:
+            raise ValueError(f"stage {stage} runs per scenario: name one")
+        folder = folder / scenario
+    return folder / f"{stage}.json"
+
+
+def stage_settings(case: dict[str, Any], stage: str,
+                   scenario: str | None = None) -> dict[str, Any]:
+    """The slice of the canonical ``case`` that ``stage`` reads."""
+    spec = STAGES[stage]
+    data = {"anatomy": case["anatomy"], **{key: case[key] for key in spec.sections}}
+    if spec.per_scenario:
+        matches = [s for s in case["scenarios"] if s["id"] == scenario]
+        if not matches:
+            raise ValueError(f"no scenario {scenario!r} in the case")
+        data["scenario"] = matches[0]
+    return data
+
+
+def write_stage_settings(case: dict[str, Any], case_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write every settings file of a canonical case; rewrite only those whose bytes change.
+
+    Returns the files that were (re)written.
+    """
+    written = []
+    scenarios = [s["id"] for s in case.get("scenarios", [])]
+    for stage in case_stages(case):
+        for scenario in (scenarios if STAGES[stage].per_scenario else [None]):
+            path = settings_path(case_dir, stage, scenario)
+            if write_text_if_changed(path, canonical_json(stage_settings(case, stage,
+                                                                         scenario))):
+                written.append(path)
+    return written
+
+
+@functools.cache
+def _settings_model(stage: str, anatomy: str) -> type[BaseModel]:
+    """A pydantic model of one stage's settings: the case model's fields of its sections."""
+    from twinflow.case.models import (
+        BenchmarkCase,
+        CarotidCase,
+        LeftVentricleCase,
+        Scenario,
+        Strict,
+    )
+
+    case_model = {"carotid": CarotidCase, "left-ventricle": LeftVentricleCase,
+                  "benchmark": BenchmarkCase}[anatomy]
+    spec = STAGES[stage]
+    fields: dict[str, Any] = {
+        key: (case_model.model_fields[key].annotation, ...)
+        for key in ("anatomy", *spec.sections)}
+    if spec.per_scenario:
+        fields["scenario"] = (Scenario, ...)
+    name = "".join(part.title() for part in stage.split("_")) + "Settings"
+    return create_model(name, __base__=Strict, **fields)
+
+
+def read_stage_settings(path: str | os.PathLike[str], stage: str) -> dict[str, Any]:
+    """Read a settings file, validate it against the case models, return its canonical data.
+
+    The returned dict has exactly the keys of the stage's slice (SI values), the shape of
+    ``case.json`` restricted to them; anything else, or a wrong value, is an
+    :class:`InputError` naming the file.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: settings file not found (run the workflow, which writes "
+                         "it from the case)") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict) or data.get("anatomy") not in (
+            "carotid", "left-ventricle", "benchmark"):
+        raise InputError(f"{path}: not a twinflow settings file (no known anatomy)")
+    model = _settings_model(stage, data["anatomy"])
+    try:
+        model.model_validate(data, context={"canonical": True, "check_paths": False,
+                                            "base_dir": ".", "root": "."})
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path}: {where}: {first['msg']}") from None
+    return data
+
+
+# --------------------------------------------------------------------------- code closure
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a ``twinflow`` module (package ``__init__.py`` or ``.py``)."""
+    parts = module.split(".")
+    if parts[0] != "twinflow":
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """``twinflow`` modules imported anywhere in ``path`` (top level or inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "twinflow" or name.startswith("twinflow.")}
+
+
+@functools.cache
+def code_files(module: str) -> tuple[str, ...]:
+    """Source files a module runs: its import closure inside ``twinflow`` (sorted paths).
+
+    Every parent package's ``__init__.py`` is included (Python executes it on import).
+    Rules declare these files as inputs, so editing a module re-runs the stages whose code
+    imports it and nothing else.
+    """
+    seen: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            parent = ".".join(parts[:i])
+            if parent in seen:
+                continue
+            path = _module_file(parent)
+            if path is None:
+                continue
+            seen[parent] = path
+            todo.extend(_imports(path, parent))
+    return tuple(sorted(str(p) for p in set(seen.values())))
