@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,30 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 600,
     return subprocess.run([sys.executable, "-m", "twinflow", *args], cwd=cwd, text=True,
                           capture_output=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def project_copy(tmp_path: Path, package: bool = False) -> Path:
+    """A throw-away copy of the workflow files, so runs never touch the checkout.
+
+    With ``package``, ``workflow/`` is copied too; run commands with :func:`package_env`
+    so the copy's modules are the ones imported (and may be edited or touched).
+    """
+    dst = tmp_path / "project"
+    dst.mkdir()
+    items = ["Snakefile", "rules", "config", "profiles", "cases", "schemas", "models"]
+    for item in items + (["workflow"] if package else []):
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dst / item,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dst / item)
+    return dst
+
+
+def package_env(project: Path) -> dict[str, str]:
+    """Environment that imports twinflow from ``project/workflow`` (see project_copy)."""
+    return {"PYTHONPATH": str(project / "workflow")}
 
 
 def run_navier_stokes(mesh: Path, settings: dict, out: Path, ranks: int = 1,

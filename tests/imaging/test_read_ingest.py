@@ -15,7 +15,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from twinflow.errors import InputError
-from twinflow.imaging.ingest import ingest_case
+from twinflow.imaging.ingest import ingest
 from twinflow.imaging.read import read_image, rgb_to_grey
 
 IDENTIFIERS = {
@@ -64,8 +64,10 @@ def phantom(shape=(40, 64, 72), spacing=(0.8, 0.7, 1.5)) -> tuple[np.ndarray, fl
 
 
 def write_case(tmp: Path, images: list[dict], **pre) -> Path:
-    case = tmp / "case.json"
-    case.write_text(json.dumps({"images": images, "preprocessing": pre}))
+    """The ingest stage's settings file (its slice of a case: anatomy, images, preprocessing)."""
+    case = tmp / "ingest.json"
+    case.write_text(json.dumps({"anatomy": "left-ventricle", "images": images,
+                                "preprocessing": pre}))
     return case
 
 
@@ -89,8 +91,7 @@ def test_dicom_deidentified_ingest(tmp_path: Path) -> None:
          "phase": "end-diastole", "pixel_spacing": None, "frame": 3, "burned_in_text": []},
     ], window=[256, 256])
     out = tmp_path / "results" / "case1" / "images"
-    written = ingest_case(case, out, root=tmp_path)
-    assert written[-1] == out / "manifest.json"
+    assert ingest(case, out / "manifest.json", root=tmp_path) == out / "manifest.json"
     ybr = pydicom.dcmread(examples.get_path("ybr_color"))
     needles = list(IDENTIFIERS.values()) + ["Zyxwvut", "Quirinus", "8837465521", "Xylophone"]
     needles += [str(ybr.PatientName), str(ybr.StudyInstanceUID), str(ybr.SOPInstanceUID),
@@ -152,7 +153,7 @@ def test_nifti_and_dicom_series_same_volume(tmp_path: Path) -> None:
     assert abs(va - truth_m3) / truth_m3 < 0.02
     case = write_case(tmp_path, [{"path": "series", "modality": "ct", "view": "volume"}])
     out = tmp_path / "results" / "ct" / "images"
-    ingest_case(case, out, root=tmp_path)
+    ingest(case, out / "manifest.json", root=tmp_path)
     assert grep_results(tmp_path / "results", ["Zyxwvut", "8837465521"]) == []
     ingested = sitk.ReadImage(str(out / "00-volume.nii.gz"))
     arr = sitk.GetArrayFromImage(ingested)
@@ -209,7 +210,8 @@ def test_bad_inputs_one_line_exit_2_no_output(tmp_path: Path, kind: str) -> None
     case = write_case(tmp_path, [{"path": str(ok), "modality": "ultrasound",
                                   "view": "longitudinal"}, entry])
     out = tmp_path / "results" / "c" / "images"
-    proc = subprocess.run([sys.executable, "-m", "twinflow.imaging.ingest", str(case), str(out)],
+    proc = subprocess.run([sys.executable, "-m", "twinflow", "ingest", "--settings", str(case),
+                           "--out", str(out / "manifest.json")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -222,4 +224,4 @@ def test_inconsistent_modality(tmp_path: Path) -> None:
     dcm = write_us_dicom(tmp_path / "a.dcm", np.zeros((32, 32)))
     case = write_case(tmp_path, [{"path": str(dcm), "modality": "ct", "view": "volume"}])
     with pytest.raises(InputError, match="a.dcm"):
-        ingest_case(case, tmp_path / "out")
+        ingest(case, tmp_path / "out" / "manifest.json")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from twinflow.imaging.ingest import ingest_case
+from twinflow.imaging.ingest import ingest
 from twinflow.imaging.synth.dataset import write_case, write_dataset
 
 
@@ -176,9 +176,10 @@ def test_demo_case_ingests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     listing = json.loads(images.read_text())
     assert len(listing["images"]) == 3
     case = tmp_path / "case.json"
-    case.write_text(json.dumps(listing))
-    written = ingest_case(case, tmp_path / "results" / "demo" / "images")
-    assert len(written) == 7
+    case.write_text(json.dumps({"anatomy": "carotid", "images": listing["images"],
+                                "preprocessing": {}}))
+    manifest = ingest(case, tmp_path / "results" / "demo" / "images" / "manifest.json")
+    assert len(list(manifest.parent.iterdir())) == 7
     from twinflow.imaging.read import read_image
     entry = listing["images"][0]
     raw = read_image(entry["path"], pixel_spacing_m=entry["pixel_spacing"],

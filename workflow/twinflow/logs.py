@@ -25,8 +25,11 @@ from tqdm import tqdm
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 DATEFMT = "%Y-%m-%d %H:%M:%S"
 
-#: Third-party loggers that are noisy at INFO and say nothing a user acts on.
-QUIET = ("pydicom", "matplotlib", "PIL", "circulation", "h5py", "numexpr", "tensorflow")
+#: Third-party loggers that are noisy and say nothing a user acts on, with the level kept.
+#: pydicom warns about header quirks of real exports (invalid UIDs, ...): not user errors.
+QUIET = {"pydicom": logging.ERROR, "matplotlib": logging.WARNING, "PIL": logging.WARNING,
+         "circulation": logging.WARNING, "h5py": logging.WARNING, "numexpr": logging.WARNING,
+         "tensorflow": logging.WARNING}
 
 
 def mpi_rank() -> int:
@@ -48,8 +51,14 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
     fmt = FORMAT if rank == 0 else FORMAT.replace("%(name)s", f"[rank {rank}] %(name)s")
     logging.basicConfig(level=level if rank == 0 else logging.WARNING, format=fmt,
                         datefmt=DATEFMT, handlers=handlers, force=True)
-    for name in QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for handler in handlers:  # a filter, not logger levels: libraries reset those on import
+        handler.addFilter(_quiet)
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    """Drop records of :data:`QUIET` libraries below their kept level."""
+    top = record.name.partition(".")[0]
+    return record.levelno >= QUIET.get(top, logging.NOTSET)
 
 
 class Progress:

@@ -155,9 +155,9 @@ def _settings_model(stage: str, anatomy: str) -> type[BaseModel]:
 def read_stage_settings(path: str | os.PathLike[str], stage: str) -> dict[str, Any]:
     """Read a settings file, validate it against the case models, return its canonical data.
 
-    The returned dict has exactly the keys of the stage's slice (SI values), the shape of
-    ``case.json`` restricted to them; anything else, or a wrong value, is an
-    :class:`InputError` naming the file.
+    The returned dict has exactly the keys of the stage's slice (SI values, defaults filled
+    in), the shape of ``case.json`` restricted to them; anything else, or a wrong value, is
+    an :class:`InputError` naming the file.
     """
     import json
 
@@ -174,13 +174,13 @@ def read_stage_settings(path: str | os.PathLike[str], stage: str) -> dict[str, A
         raise InputError(f"{path}: not a twinflow settings file (no known anatomy)")
     model = _settings_model(stage, data["anatomy"])
     try:
-        model.model_validate(data, context={"canonical": True, "check_paths": False,
-                                            "base_dir": ".", "root": "."})
+        validated = model.model_validate(data, context={"canonical": True, "check_paths": False,
+                                                        "base_dir": ".", "root": "."})
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InputError(f"{path}: {where}: {first['msg']}") from None
-    return data
+    return validated.model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------- code closure

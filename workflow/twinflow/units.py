@@ -25,7 +25,8 @@ from pydantic_core import PydanticCustomError
 def registry() -> pint.UnitRegistry:
     """The one unit registry of twinflow (pint defaults plus a few clinical aliases)."""
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    ureg.define("beats_per_minute = 1 / minute = bpm")
+    if "bpm" not in ureg:  # recent pint releases define it already
+        ureg.define("beats_per_minute = 1 / minute = bpm")
     return ureg
 
 

@@ -81,6 +81,8 @@ def _resolve_path(value: str, info: ValidationInfo, what: str) -> str:
     file sits or how the path was written.
     """
     ctx = info.context or {}
+    if ctx.get("canonical"):  # already canonical (case.json, settings files): keep it
+        return value
     base = Path(ctx.get("base_dir", "."))
     root = Path(ctx.get("root", os.getcwd())).resolve()
     path = Path(value).expanduser()

@@ -50,17 +50,16 @@ into P2 lose up to 15 % of their length across the one-to-two-cell wall (uniform
 under the singular apical fibre field (uniform 2 mm: -11.64 mm; 4 mm graded to 0.5 mm at
 the apex: -12.245 mm, 0.8 %).
 
-CLI: ``python -m twinflow.verification.land2015 --problem 1|2|3 --refinement N --out DIR``
-writes ``DIR/land2015_problem{P}_ref{N}.json``; ``--case case.json`` (a ``benchmark`` case,
-cases/verification/land2015-problem*.yaml, run by rules/verification.smk) writes
-``DIR/land2015.json``. Both record ``within_tolerance`` (all apex/tip errors <= 1 %).
+CLI: ``twinflow land2015 --problem 1|2|3 --refinement N --out FILE``, or ``--settings``
+of a ``benchmark`` case (cases/verification/land2015-problem*.yaml, rule ``land2015``),
+under ``mpiexec`` for several ranks. The result (:class:`~twinflow.artifacts.verification.
+Land2015Result`, SI) records ``within_tolerance`` (all apex/tip errors <= 1 %).
 """
 
 # ruff: noqa: I001  (dolfinx_solver must be imported before dolfinx)
 from __future__ import annotations
 
-import argparse
-import sys
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -72,15 +71,18 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from twinflow.artifacts.verification import Land2015Result
 from twinflow.errors import InputError
 from twinflow.geometry import lv_tags
 from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
-from twinflow.io import write_json_atomic
 from twinflow.physics.mechanics.active_stress import ActiveStress
 from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
 from twinflow.physics.mechanics.compressibility import Incompressible
 from twinflow.physics.mechanics.materials import Guccione
 from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+from twinflow.stages import read_stage_settings
+
+log = logging.getLogger(__name__)
 
 #: Reference values (mm); sources in the module docstring.
 REFERENCE: dict[int, dict[str, float]] = {
@@ -172,7 +174,8 @@ def land_fibres(mesh, quadrature_degree: int = 4) -> dolfinx.fem.Function:
 def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         quadrature_degree: int | None = None, steps: int | None = None,
         apex_grading: float = APEX_GRADING) -> dict[str, Any]:
-    """Solve one problem; returns a JSON-ready summary (same on every rank).
+    """Solve one problem; returns the fields of :class:`Land2015Result` (SI; same on every
+    rank).
 
     Ellipsoids (problems 2, 3) use cell size ``4/refinement`` mm graded to
     ``4/(refinement * apex_grading)`` mm at the apex (``apex_grading=1``: uniform).
@@ -220,12 +223,13 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
     n0 = steps if steps is not None else (10 if problem != 1 else 5)
     nsteps = mp.ramp(s, 1.0, initial_increment=1.0 / n0)
     t_solve = time.perf_counter() - t_start - t_setup
+    positions_mm: dict[str, float] = {}  # the solve is in mm and kPa (module docstring)
     out: dict[str, Any] = {
         "problem": problem, "refinement": refinement, "cells": int(ncells), "dofs": int(ndofs),
         "ranks": comm.size, "load_steps": nsteps,
         "newton_iterations": [r.newton_iterations for r in mp.history],
         "seconds_per_solve": [round(r.seconds, 4) for r in mp.history],
-        "setup_seconds": round(t_setup, 3), "solve_seconds": round(t_solve, 3),
+        "setup_s": round(t_setup, 3), "solve_s": round(t_solve, 3),
         "formulation": "Taylor-Hood P2-P1 (Q2-Q1 hex for the beam), incompressible, SNES+MUMPS",
         "fibres": "analytic, at quadrature points" if problem == 3 else None,
         "apex_grading": apex_grading if problem != 1 else None,
@@ -233,79 +237,46 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         "simplifications": [],
     }
     if problem == 1:
-        z = 1.0 + float(mp.evaluate_displacement([10.0, 0.5, 1.0])[2])
-        out["tip_z"] = z
-        key, val = "tip_z", z
+        positions_mm["tip_z"] = 1.0 + float(mp.evaluate_displacement([10.0, 0.5, 1.0])[2])
     else:
         ue = mp.evaluate_displacement([0.0, 0.0, -LAND2015.r_long_endo])
         up = mp.evaluate_displacement([0.0, 0.0, -LAND2015.r_long_epi])
-        out["endo_apex_z"] = -LAND2015.r_long_endo + float(ue[2])
-        out["epi_apex_z"] = -LAND2015.r_long_epi + float(up[2])
-        out["cavity_volume_mm3"] = mp.cavity_volume(lv_tags.ENDO, LAND2015.z_base)
-        out["reference_cavity_volume_mm3"] = LAND2015.cavity_volume()
-        key, val = "endo_apex_z", out["endo_apex_z"]
-    out["reference"] = dict(REFERENCE[problem])
+        positions_mm["endo_apex_z"] = -LAND2015.r_long_endo + float(ue[2])
+        positions_mm["epi_apex_z"] = -LAND2015.r_long_epi + float(up[2])
+        out["cavity_volume_m3"] = mp.cavity_volume(lv_tags.ENDO, LAND2015.z_base) * 1e-9
+        out["reference_cavity_volume_m3"] = LAND2015.cavity_volume() * 1e-9
+    out.update({f"{k}_m": v * 1e-3 for k, v in positions_mm.items()})
+    out["reference_m"] = {f"{k}_m": r * 1e-3 for k, r in REFERENCE[problem].items()}
     out["reference_source"] = REFERENCE_SOURCE[problem]
-    out["relative_errors"] = {k: abs(out[k] - r) / abs(r) for k, r in REFERENCE[problem].items()}
-    ref = REFERENCE[problem][key]
-    out["relative_error"] = abs(val - ref) / abs(ref)
+    out["relative_errors"] = {f"{k}_m": abs(positions_mm[k] - r) / abs(r)
+                              for k, r in REFERENCE[problem].items()}
+    out["relative_error"] = out["relative_errors"]["tip_z_m" if problem == 1
+                                                   else "endo_apex_z_m"]
     out["tolerance"] = TOLERANCE
     out["within_tolerance"] = bool(max(out["relative_errors"].values()) <= TOLERANCE)
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m twinflow.verification.land2015",
-                                 description=__doc__.splitlines()[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--problem", type=int, choices=(1, 2, 3))
-    src.add_argument("--case", type=Path, help="canonical case.json of a 'benchmark' case")
-    ap.add_argument("--refinement", type=int, default=1)
-    ap.add_argument("--apex-grading", type=float, default=APEX_GRADING)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=None, help="initial number of load steps")
-    args = ap.parse_args(argv)
-    try:
-        problem, refinement, grading = _settings(args)
-    except InputError as err:
-        if MPI.COMM_WORLD.rank == 0:
-            print(f"error: {err}", file=sys.stderr)
-        return 2
-    res = run(problem, refinement, steps=args.steps, apex_grading=grading)
+def land2015(settings: Path | None, out: Path, problem: int | None = None,
+             refinement: int = 1, apex_grading: float | None = None,
+             steps: int | None = None) -> Land2015Result:
+    """Stage ``land2015``: solve the problem of a benchmark case (its ``settings`` file) or
+    the one given by ``problem``/``refinement``; write ``out`` (rank 0) and return it."""
+    if settings is not None:
+        case = read_stage_settings(settings, "land2015")
+        problem = case["problem"]
+        refinement = case["mesh"]["refinement"]
+        apex_grading = case["mesh"]["apex_grading"]
+    if problem is None:
+        raise InputError("land2015: give a benchmark case's settings or a problem number")
+    grading = APEX_GRADING if apex_grading is None else apex_grading
+    result = Land2015Result.model_validate(run(problem, refinement, steps=steps,
+                                               apex_grading=grading))
     if MPI.COMM_WORLD.rank == 0:
-        name = ("land2015.json" if args.case is not None
-                else f"land2015_problem{problem}_ref{refinement}.json")
-        write_json_atomic(args.out / name, res)
-        key = "tip_z" if problem == 1 else "endo_apex_z"
-        print(f"problem {problem} refinement {refinement}: {key} = {res[key]:.4f} mm "
-              f"(reference {res['reference'][key]}), cells {res['cells']}, "
-              f"{res['solve_seconds']:.1f} s, within {TOLERANCE:.0%}: {res['within_tolerance']}")
-    return 0
-
-
-def _settings(args: argparse.Namespace) -> tuple[int, int, float]:
-    """(problem, refinement, apex grading) from the flags or a validated benchmark case."""
-    if args.case is None:
-        return args.problem, args.refinement, args.apex_grading
-    import json
-
-    from pydantic import ValidationError
-
-    from twinflow.case import BenchmarkCase, from_canonical
-
-    try:
-        case = from_canonical(json.loads(Path(args.case).read_text())).root
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise InputError(f"{args.case}: {'.'.join(map(str, first['loc']))}: "
-                         f"{first['msg']}") from None
-    except (OSError, ValueError) as err:
-        reason = str(err).splitlines()[0]
-        raise InputError(f"{args.case}: not a readable case.json ({reason})") from None
-    if not isinstance(case, BenchmarkCase) or case.benchmark != "land2015":
-        raise InputError(f"{args.case}: not a land2015 benchmark case")
-    return case.problem, case.mesh.refinement, case.mesh.apex_grading
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        result.write(out)
+        key = "tip_z_m" if problem == 1 else "endo_apex_z_m"
+        log.info("problem %d refinement %d: %s = %.4f mm (reference %s mm), cells %d, "
+                 "%.1f s, within %.0f %%: %s", problem, refinement, key,
+                 getattr(result, key) * 1e3, result.reference_m[key] * 1e3, result.cells,
+                 result.solve_s, TOLERANCE * 100, result.within_tolerance)
+    return result

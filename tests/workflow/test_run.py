@@ -1,35 +1,24 @@
 """The Snakemake spine, through the real snakemake CLI (``twinflow run``)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, assert_columns_match, run_cli, run_navier_stokes
+from tests.conftest import assert_columns_match, project_copy, run_cli, run_navier_stokes
 
 
 def test_dry_run_prints_the_graph_of_the_demo_cases(tmp_path: Path) -> None:
-    proc = run_cli("run", "--dry-run", "--cores", "1", cwd=_project_copy(tmp_path))
+    proc = run_cli("run", "--dry-run", "--cores", "1", cwd=project_copy(tmp_path))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
-    assert "validate_case" in out
+    assert "canonical" in out
     for cid in ("carotid-demo", "lv-demo"):
         assert f"results/{cid}/case.json" in out
 
 
-def _project_copy(tmp_path: Path) -> Path:
-    """A throw-away copy of the workflow files, so runs never touch the checkout."""
-    dst = tmp_path / "project"
-    dst.mkdir()
-    for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas", "models"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / item)
-    return dst
-
-
 def test_run_writes_canonical_case_json_and_reruns_only_on_change(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     case = project / "cases" / "minimal.yaml"
     proc = run_cli("run", "cases/minimal.yaml", "--cores", "1", "--snakemake-args",
                    "results/minimal/case.json", cwd=project)
@@ -50,7 +39,7 @@ def test_run_writes_canonical_case_json_and_reruns_only_on_change(tmp_path: Path
 
 
 def test_invalid_case_fails_with_its_message_and_writes_nothing(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     bad = project / "cases" / "broken.yaml"
     bad.write_text("anatomy: carotid\nphysics:\n  blood:\n    viscosity: 12 kg\n")
     proc = run_cli("run", "cases/broken.yaml", "--cores", "1", "--snakemake-args",
@@ -62,7 +51,7 @@ def test_invalid_case_fails_with_its_message_and_writes_nothing(tmp_path: Path) 
 
 
 def test_config_errors_are_one_line(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     proc = run_cli("run", "cases/nothing-here.yaml", "--cores", "1", "--dry-run", cwd=project)
     assert proc.returncode != 0
     assert "config: cases: no such case file: cases/nothing-here.yaml" in proc.stdout + proc.stderr
@@ -70,7 +59,7 @@ def test_config_errors_are_one_line(tmp_path: Path) -> None:
 
 def test_land2015_benchmark_case_runs_through_the_workflow(tmp_path: Path) -> None:
     """A `benchmark` case runs the Land 2015 problem under mpirun and records the check."""
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     proc = run_cli("run", "cases/verification/land2015-problem1.yaml", "--cores", "1",
                    cwd=project)
     assert proc.returncode == 0, proc.stderr
@@ -89,7 +78,7 @@ def test_carotid_demo_runs_end_to_end_with_physiological_cca_tawss(tmp_path: Pat
     prescribed ECA fraction and mass are kept, and the renders exist. The pipeline's 2-rank
     CFD, rerun on 1 rank with the same mesh and settings, gives the same series and summary
     (rtol 1e-6; measured 1.6e-8 and 5.8e-9)."""
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     proc = run_cli("run", "cases/carotid-demo.yaml", "--cores", "2", cwd=project,
                    timeout=3600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,0 +1,140 @@
+"""Exact incremental re-runs, judged by the jobs real Snakemake runs (``twinflow run``).
+
+The stage contract (twinflow.stages): each rule reads its settings slice, the artifacts of
+earlier stages and the package modules it runs, so an edit re-runs exactly what it affects.
+Small cases keep this affordable: a coarse Poiseuille tube (mesh -> flow -> report) and a
+coarse two-arm LV from measurements (reconstruct -> mesh and cycle per arm -> report).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import package_env, project_copy, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.mpi]
+
+TUBE = """# yaml-language-server: $schema=../schemas/case.schema.json
+anatomy: carotid
+description: coarse Poiseuille tube for the re-run tests
+geometry:
+  kind: tube
+  tube: {radius: 3 mm, length: 12 mm}
+mesh: {cell_size: 1.5 mm}
+physics:
+  inflow: {waveform: steady, mean_flow: 6 mL/s, period: 0.1 s, profile: parabolic}
+  outlets: {model: flow-split, pressure: 0 Pa}
+simulation: {time_step: 25 ms, cycles: 1}
+"""
+TUBE_REFORMATTED = """simulation:
+  cycles: 1
+  time_step: 0.025 s          # same value, other unit
+physics:
+  outlets: {pressure: 0 kPa, model: flow-split}
+  inflow: {profile: parabolic, period: 100 ms, mean_flow: 6e-6 m**3/s, waveform: steady}
+mesh:
+  cell_size: 0.15 cm
+geometry:
+  tube: {length: 1.2 cm, radius: 0.3 cm}
+  kind: tube
+description: coarse Poiseuille tube for the re-run tests
+anatomy: carotid
+"""
+
+
+def executed(proc_output: str) -> Counter[str]:
+    """Jobs Snakemake ran, per rule (its 'Job stats' table; empty when nothing ran)."""
+    match = re.search(r"Job stats:\njob\s+count\n[-\s]+\n(.*?)\ntotal\s+\d+", proc_output,
+                      re.S)
+    if match is None:
+        assert "Nothing to be done" in proc_output, proc_output[-3000:]
+        return Counter()
+    jobs = Counter({name: int(n) for name, n in re.findall(r"^(\S+)\s+(\d+)$",
+                                                           match.group(1), re.M)})
+    jobs.pop("all", None)
+    return jobs
+
+
+def run(project: Path, case: str) -> Counter[str]:
+    proc = run_cli("run", case, "--cores", "2", cwd=project, env=package_env(project),
+                   timeout=1800)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return executed(out)
+
+
+def edit(path: Path, text: str) -> None:
+    time.sleep(1.1)  # a new modification time even on coarse file systems
+    path.write_text(text)
+
+
+def test_tube_reruns_exactly_what_an_edit_affects(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, package=True)
+    case = project / "cases" / "tube.yaml"
+    case.write_text(TUBE)
+    assert run(project, "cases/tube.yaml") == Counter(
+        canonical=1, mesh_tube=1, simulate_flow=1, report=1)
+    assert run(project, "cases/tube.yaml") == Counter()
+
+    edit(case, TUBE_REFORMATTED)  # same values, other spelling and key order
+    assert run(project, "cases/tube.yaml") == Counter(canonical=1)
+
+    edit(case, TUBE_REFORMATTED.replace("0.15 cm", "0.2 cm"))
+    assert run(project, "cases/tube.yaml") == Counter(
+        canonical=1, mesh_tube=1, simulate_flow=1, report=1)
+
+    edit(case, case.read_text().replace("description: coarse", "description: a coarse"))
+    assert run(project, "cases/tube.yaml") == Counter(canonical=1, report=1)
+
+    time.sleep(1.1)  # a module only the mesher imports: meshing and what depends on it
+    os.utime(project / "workflow" / "twinflow" / "geometry" / "tube.py")
+    assert run(project, "cases/tube.yaml") == Counter(mesh_tube=1, simulate_flow=1, report=1)
+
+
+LV = """# yaml-language-server: $schema=../schemas/case.schema.json
+anatomy: left-ventricle
+description: coarse two-arm LV for the re-run tests
+geometry: {source: measurements}
+mesh: {cell_size: 15 mm}
+physics:
+  activation: {reference_tension: 125 kPa}
+  circulation:
+    parameters: {V_TOT: 1200 mL, R_AR_SYS: 0.45 mmHg*s/mL}
+scenarios:
+  - id: baseline
+  - id: entresto
+    drug: sacubitril-valsartan
+    dose: 97 mg + 103 mg
+    frequency: 2 /day
+    duration: 8 month
+simulation: {time_step: 10 ms, cycles: 1}
+"""
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_lv_arm_dose_and_mesh_size_rerun_only_their_jobs(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, package=True)
+    case = project / "cases" / "lv.yaml"
+    case.write_text(LV)
+    assert run(project, "cases/lv.yaml") == Counter(
+        canonical=1, reconstruct_lv=1, mesh_lv=2, simulate_heart=2, report=1)
+
+    baseline = _mtimes(project / "results" / "lv" / "baseline")
+    edit(case, LV.replace("97 mg + 103 mg", "49 mg + 51 mg"))
+    assert run(project, "cases/lv.yaml") == Counter(
+        canonical=1, mesh_lv=1, simulate_heart=1, report=1)
+    assert _mtimes(project / "results" / "lv" / "baseline") == baseline  # the other arm
+
+    edit(case, case.read_text().replace("15 mm", "16 mm"))
+    assert run(project, "cases/lv.yaml") == Counter(
+        canonical=1, mesh_lv=2, simulate_heart=2, report=1)
