@@ -1,11 +1,16 @@
-"""One self-contained HTML page per case (figures embedded), for modellers and auditors.
+"""Stage ``report``: one self-contained HTML page per case, from the typed stage artifacts.
 
-The page reads only the stage outputs under ``results/<case>/``: the canonical case, the
-geometry measurements, the mesh summary and each scenario's ``summary.json`` (+ ``series.csv``
-and PNG figures). It repeats every simplification the stages declared, so a reader sees what
-the numbers rest on. For the left ventricle, the P–V loops of all scenarios are overlaid.
+The page reads only what the stages wrote, through their models (:mod:`twinflow.artifacts`):
+the report settings (description, patient, scenarios), the geometry measurements, the mesh
+quality and each scenario's summary (+ its ``series.csv`` and PNG figures). Headline values
+are read as model attributes, so a producer that renames a field breaks the report's test,
+not the page. Values are shown in clinical units (mL, mmHg, mm) converted with pint; every
+simplification the stages declared is repeated, so a reader sees what the numbers rest on.
+For the left ventricle the P–V loops of all scenarios are overlaid.
+
 Written with the standard library (``html``, ``base64``): the page is simple enough that a
-template engine would add a dependency without adding clarity.
+template engine would add a dependency without adding clarity (the readable case report of
+the reports issue may well need one).
 """
 
 from __future__ import annotations
@@ -13,69 +18,153 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
+import logging
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from twinflow.errors import InputError
+from pydantic import BaseModel
+
+from twinflow.artifacts.cycle import CycleSummary, InflationSummary
+from twinflow.artifacts.flow import FlowSummary
+from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
+from twinflow.artifacts.mesh import CarotidMeshQuality, MeshQuality
 from twinflow.io import write_text_atomic
+from twinflow.stages import read_stage_settings
+from twinflow.units import to_si
 
-PA_PER_MMHG = 133.322387415
+log = logging.getLogger(__name__)
 
-# (key in summary.json, label, scale from SI, unit)
-LV_ROWS = [
-    ("edv_m3", "End-diastolic volume", 1e6, "mL"),
-    ("esv_m3", "End-systolic volume", 1e6, "mL"),
-    ("stroke_volume_m3", "Stroke volume", 1e6, "mL"),
-    ("ejection_fraction", "Ejection fraction", 100, "%"),
-    ("peak_systolic_pressure_pa", "Peak systolic LV pressure", 1 / PA_PER_MMHG, "mmHg"),
-    ("end_diastolic_pressure_pa", "End-diastolic LV pressure", 1 / PA_PER_MMHG, "mmHg"),
-    ("stroke_work_j", "Stroke work", 1, "J"),
+#: A headline row: label, value getter on the artifact (SI or dimensionless), display unit.
+Row = tuple[str, Callable[[Any], float | None], str]
+
+LV_GEOMETRY_ROWS: list[Row] = [
+    ("End-diastolic volume (images)", lambda m: m.end_diastolic_volume_m3, "mL"),
+    ("End-systolic volume (images)", lambda m: m.end_systolic_volume_m3, "mL"),
+    ("Ejection fraction (images)", lambda m: m.ejection_fraction, "%"),
+    ("LV mass", lambda m: m.lv_mass_kg, "g"),
+    ("Wall thickness", lambda m: m.wall_thickness_m, "mm"),
+]
+CAROTID_GEOMETRY_ROWS: list[Row] = [
+    ("CCA lumen diameter", lambda m: m.cca_lumen_diameter_m, "mm"),
+    ("ICA bulb maximum diameter", lambda m: m.ica_bulb_max_diameter_m, "mm"),
+    ("Distal ICA diameter", lambda m: m.ica_distal_diameter_m, "mm"),
+    ("ECA diameter", lambda m: m.eca_diameter_m, "mm"),
+    ("Stenosis (NASCET)", lambda m: m.stenosis_nascet, "%"),
+    ("Stenosis (ECST)", lambda m: m.stenosis_ecst, "%"),
+    ("Intima-media thickness", lambda m: m.intima_media_thickness_m, "mm"),
+    ("Bifurcation angle", lambda m: m.bifurcation_angle_rad, "deg"),
+]
+LV_RESULT_ROWS: list[Row] = [
+    ("End-diastolic volume", lambda s: s.edv_m3, "mL"),
+    ("End-systolic volume", lambda s: s.esv_m3, "mL"),
+    ("Stroke volume", lambda s: s.stroke_volume_m3, "mL"),
+    ("Ejection fraction", lambda s: s.ejection_fraction, "%"),
+    ("Peak systolic LV pressure", lambda s: s.peak_systolic_pressure_pa, "mmHg"),
+    ("End-diastolic LV pressure", lambda s: s.end_diastolic_pressure_pa, "mmHg"),
+    ("Aortic pressure, peak", lambda s: s.peak_aortic_pressure_pa, "mmHg"),
+    ("Aortic pressure, minimum", lambda s: s.min_aortic_pressure_pa, "mmHg"),
+    ("Stroke work", lambda s: s.stroke_work_j, "J"),
+    ("Beats run (periodic)", lambda s: s.beats_run, ""),
+]
+INFLATION_ROWS: list[Row] = [
+    ("End-diastolic pressure", lambda s: s.end_diastolic_pressure_pa, "mmHg"),
+    ("End-diastolic volume", lambda s: s.edv_m3, "mL"),
+    ("Isovolumic peak pressure", lambda s: s.isovolumic_peak_pressure_pa, "mmHg"),
+]
+FLOW_RESULT_ROWS: list[Row] = [
+    ("TAWSS, CCA segment", lambda s: s.tawss_cca_segment_pa.mean, "Pa"),
+    ("TAWSS, wall mean", lambda s: s.tawss_pa.mean, "Pa"),
+    ("OSI, wall mean", lambda s: s.osi.mean, ""),
+    ("RRT, wall mean", lambda s: s.rrt_per_pa.mean, "1/Pa"),
+    ("Wall area with TAWSS < 0.4 Pa", lambda s: s.low_tawss_area_fraction, "%"),
+    ("Flow split ICA", lambda s: _split(s, "ica"), "%"),
+    ("Flow split ECA", lambda s: _split(s, "eca"), "%"),
+    ("Pressure drop CCA→ICA, mean", lambda s: _drop(s, "mean"), "mmHg"),
+    ("Pressure drop CCA→ICA, max", lambda s: _drop(s, "max"), "mmHg"),
+    ("Inlet flow, mean", lambda s: s.inlet_flow_m3_s.mean, "mL/s"),
+    ("Reynolds number at the inlet, mean / peak",
+     lambda s: f"{s.reynolds_inlet.mean:.0f} / {s.reynolds_inlet.peak:.0f}", ""),
+    ("Womersley number at the inlet", lambda s: s.womersley_inlet, ""),
+    ("Mass balance error", lambda s: s.mass_balance_relative, "%"),
 ]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found (run the workflow first)") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err.msg})") from None
+def _split(summary: FlowSummary, branch: str) -> float | None:
+    from twinflow.geometry import tags
+
+    tag = str({"ica": tags.OUTLET_ICA, "eca": tags.OUTLET_ECA}[branch])
+    return summary.flow_split.get(tag)
 
 
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">' \
-           f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+def _drop(summary: FlowSummary, which: str) -> float | None:
+    drop = summary.pressure_drop_cca_ica_pa
+    return None if drop is None else getattr(drop, which)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list | dict):
-        return html.escape(json.dumps(value)[:200])
-    return html.escape(str(value))
+def display(value: float | str | None, unit: str) -> str:
+    """An SI (or dimensionless) value in a display unit: ``display(1.6e-4, "mL") == "160"``."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return html.escape(value)
+    if unit == "%":
+        value = 100 * value
+    elif unit == "deg":
+        value = math.degrees(value)
+    elif unit not in ("", "Pa", "J", "1/Pa"):
+        value = value / to_si(1.0, unit)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+def _rows_table(rows: list[Row], columns: dict[str, Any]) -> str:
+    """A table of headline rows, one column per artifact (scenario)."""
+    body = []
+    for label, get, unit in rows:
+        cells = [display(get(item), unit) for item in columns.values()]
+        body.append((html.escape(label), *cells, html.escape(unit)))
+    return _table(body, ("", *map(html.escape, columns), "unit"))
+
+
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _flat_scalars(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+def _flat(model: BaseModel) -> list[tuple[str, str]]:
+    """Every scalar of a model by dotted key (the 'all values' part of a section)."""
     out: list[tuple[str, str]] = []
-    for key, value in sorted(data.items()):
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out += _flat_scalars(value, f"{name}.")
-        elif isinstance(value, int | float | str | bool) and key != "simplifications":
-            out.append((html.escape(name), _fmt(value)))
+
+    def walk(data: Any, prefix: str) -> None:
+        if isinstance(data, dict):
+            for key, value in sorted(data.items()):
+                if key != "simplifications":
+                    walk(value, f"{prefix}{key}.")
+        elif isinstance(data, int | float | str | bool) or data is None:
+            text = f"{data:.4g}" if isinstance(data, float) else str(data)
+            out.append((html.escape(prefix.rstrip(".")), html.escape(text[:200])))
+
+    walk(model.model_dump(mode="json", by_alias=True), "")
     return out
 
 
-def _pv_loops(case_dir: Path, scenarios: list[str]) -> str:
-    """Overlay of the last-beat P–V loops of all scenarios (from series.csv)."""
+def _details(title: str, model: BaseModel) -> str:
+    return (f"<details><summary>{html.escape(title)}</summary>"
+            + _table(_flat(model), ("key (SI units)", "value")) + "</details>")
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(alt)}</figcaption></figure>")
+
+
+def _pv_loops(series: dict[str, Path]) -> str:
+    """Overlay of the last-beat P–V loops of all scenarios (from their ``series.csv``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,25 +172,10 @@ def _pv_loops(case_dir: Path, scenarios: list[str]) -> str:
     import pandas as pd
 
     fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=110)
-    drawn = 0
-    for sid in scenarios:
-        series = case_dir / sid / "series.csv"
-        if not series.is_file():
-            continue
-        df = pd.read_csv(series)
-        if "beat" in df:
-            df = df[df["beat"] == df["beat"].max()]
-        vol = [c for c in df.columns if c.lower().startswith("v_lv")]
-        prs = [c for c in df.columns if c.lower().startswith("p_lv")]
-        if not vol or not prs:
-            continue
-        v_scale = 1e6 if df[vol[0]].abs().max() < 1 else 1.0  # m^3 -> mL
-        p_scale = 1 / PA_PER_MMHG if df[prs[0]].abs().max() > 1000 else 1.0  # Pa -> mmHg
-        ax.plot(df[vol[0]] * v_scale, df[prs[0]] * p_scale, label=sid)
-        drawn += 1
-    if not drawn:
-        plt.close(fig)
-        return ""
+    for sid, path in series.items():
+        df = pd.read_csv(path)
+        df = df[df["beat"] == df["beat"].max()]
+        ax.plot(df["V_LV_mL"], df["p_LV_mmHg"], label=sid)
     ax.set_xlabel("LV volume [mL]")
     ax.set_ylabel("LV pressure [mmHg]")
     ax.set_title("Pressure–volume loops (last beat)")
@@ -112,46 +186,65 @@ def _pv_loops(case_dir: Path, scenarios: list[str]) -> str:
     fig.savefig(buf, format="png")
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure><img alt="P-V loops" src="data:image/png;base64,{data}">' \
-           "<figcaption>Pressure–volume loops of all scenarios</figcaption></figure>"
+    return ('<figure><img alt="P-V loops" src="data:image/png;base64,' + data + '">'
+            "<figcaption>Pressure–volume loops of all scenarios</figcaption></figure>")
 
 
-def build_report(case_dir: Path) -> str:
-    """The HTML text of the report of ``results/<case>``."""
-    case_dir = Path(case_dir)
-    case = _read_json(case_dir / "case.json")
-    cid = case_dir.name
-    scenarios = [s["id"] for s in case.get("scenarios", [])]
-    parts = [f"<h1>twinflow report — {html.escape(cid)}</h1>",
-             f"<p>{html.escape(case.get('description', ''))}</p>",
-             f"<p>Anatomy: <b>{html.escape(case['anatomy'])}</b>. Values in SI unless a unit "
-             "is shown.</p>"]
+def _read_summary(anatomy: str, path: Path) -> CycleSummary | InflationSummary | FlowSummary:
+    if anatomy == "carotid":
+        return FlowSummary.read(path)
+    import json
+
+    study = json.loads(path.read_text(encoding="utf-8")).get("study")
+    return (InflationSummary if study == "inflation" else CycleSummary).read(path)
+
+
+def build_report(case_id: str, settings: dict[str, Any],
+                 measurements: CarotidMeasurements | LVMeasurements | None,
+                 mesh_quality: MeshQuality | None,
+                 summaries: dict[str, CycleSummary | InflationSummary | FlowSummary],
+                 folders: dict[str, Path]) -> str:
+    """The HTML text of a case's report (``folders``: each scenario's result folder)."""
+    anatomy = settings["anatomy"]
+    parts = [f"<h1>twinflow report — {html.escape(case_id)}</h1>",
+             f"<p>{html.escape(settings['description'])}</p>",
+             f"<p>Anatomy: <b>{html.escape(anatomy)}</b>. Scenarios: "
+             + ", ".join(html.escape(s["id"] + (f" ({s['drug']})" if s["drug"] else ""))
+                         for s in settings["scenarios"]) + ".</p>"]
     simplifications: list[str] = []
 
-    geometry = case_dir / "geometry" / "measurements.json"
-    if geometry.is_file():
-        meas = _read_json(geometry)
-        simplifications += meas.get("simplifications", [])
-        parts.append("<h2>Geometry</h2>" + _table(_flat_scalars(meas), ("measurement", "value")))
+    if measurements is not None:
+        rows = LV_GEOMETRY_ROWS if isinstance(measurements, LVMeasurements) \
+            else CAROTID_GEOMETRY_ROWS
+        parts += ["<h2>Geometry</h2>", f"<p>{html.escape(measurements.method)}</p>",
+                  _rows_table(rows, {"reconstruction": measurements}),
+                  _details("all measurements", measurements)]
+        simplifications += measurements.simplifications
+    if mesh_quality is not None:
+        parts += ["<h2>Mesh</h2>", _table([
+            ("cells", str(mesh_quality.cells)),
+            ("minimum dihedral angle", f"{mesh_quality.min_dihedral_angle_deg:.1f}°"),
+            ("inverted cells", str(mesh_quality.inverted_cells))], ("", "value")),
+            _details("mesh quality", mesh_quality)]
+        if isinstance(mesh_quality, CarotidMeshQuality):
+            simplifications += mesh_quality.simplifications
 
-    summaries = {sid: _read_json(case_dir / sid / "summary.json") for sid in scenarios
-                 if (case_dir / sid / "summary.json").is_file()}
-    for summary in summaries.values():
-        simplifications += summary.get("simplifications", [])
-
-    if case["anatomy"] == "left-ventricle" and summaries:
-        rows = []
-        for key, label, scale, unit in LV_ROWS:
-            cells = [f"{summaries[s][key] * scale:.1f}" if isinstance(summaries[s].get(key),
-                     int | float) else "—" for s in summaries]
-            rows.append((html.escape(label), *cells, unit))
-        parts.append("<h2>Scenarios</h2>" + _table(rows, ("", *summaries, "unit")))
-        parts.append(_pv_loops(case_dir, list(summaries)))
+    if summaries:
+        parts.append("<h2>Results</h2>")
+        first = next(iter(summaries.values()))
+        rows = {CycleSummary: LV_RESULT_ROWS, InflationSummary: INFLATION_ROWS,
+                FlowSummary: FLOW_RESULT_ROWS}[type(first)]
+        parts.append(_rows_table(rows, summaries))
+        cycles = {sid: folders[sid] / "series.csv" for sid, s in summaries.items()
+                  if isinstance(s, CycleSummary)}
+        if cycles:
+            parts.append(_pv_loops(cycles))
     for sid, summary in summaries.items():
-        parts.append(f"<h2>Scenario {html.escape(sid)}</h2>")
-        parts.append(_table(_flat_scalars(summary), ("result", "value")))
-        for png in sorted((case_dir / sid).glob("*.png")):
+        simplifications += summary.simplifications
+        parts.append(f"<h3>Scenario {html.escape(sid)}</h3>")
+        for png in sorted(folders[sid].glob("*.png")):
             parts.append(_img(png, f"{sid}: {png.stem}"))
+        parts.append(_details(f"all results of {sid}", summary))
 
     unique = list(dict.fromkeys(simplifications))
     if unique:
@@ -161,9 +254,28 @@ def build_report(case_dir: Path) -> str:
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
              "padding:.2em .6em;text-align:left}img{max-width:100%}")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>twinflow — {html.escape(cid)}</title><style>{style}</style></head>"
+            f"<title>twinflow — {html.escape(case_id)}</title><style>{style}</style></head>"
             f"<body>{''.join(parts)}</body></html>\n")
 
 
-def write_report(case_dir: Path, out: Path) -> Path:
-    return write_text_atomic(out, build_report(case_dir))
+def report(settings: Path, out: Path, measurements: Path | None = None,
+           mesh_quality: Path | None = None, summaries: Sequence[Path] = ()) -> Path:
+    """Stage ``report``: write ``out`` (``results/<case>/report.html``) from the artifacts.
+
+    ``summaries`` are the scenarios' ``summary.json`` (the scenario is the folder name).
+    """
+    case = read_stage_settings(settings, "report")
+    anatomy = case["anatomy"]
+    geometry = None
+    if measurements is not None:
+        geometry = (LVMeasurements if anatomy == "left-ventricle"
+                    else CarotidMeasurements).read(measurements)
+    quality = None
+    if mesh_quality is not None:
+        quality = (CarotidMeshQuality if "wall_mesh" in Path(mesh_quality).read_text()
+                   else MeshQuality).read(mesh_quality)
+    folders = {Path(p).parent.name: Path(p).parent for p in summaries}
+    results = {Path(p).parent.name: _read_summary(anatomy, Path(p)) for p in summaries}
+    text = build_report(Path(out).parent.name, case, geometry, quality, results, folders)
+    log.info("report of %s: %d scenario(s)", Path(out).parent.name, len(results))
+    return write_text_atomic(out, text)
