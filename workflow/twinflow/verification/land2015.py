@@ -73,8 +73,8 @@ import ufl
 from mpi4py import MPI
 
 from twinflow.errors import InputError
-from twinflow.geometry import lv_tags
-from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+from twinflow.geometry import tags as lv_tags
+from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
 from twinflow.io import write_json_atomic
 from twinflow.physics.mechanics.active_stress import ActiveStress
 from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
