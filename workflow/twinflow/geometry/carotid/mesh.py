@@ -218,10 +218,10 @@ FEATURE_ANGLE_DEG = 40.0
 
 
 def _gmsh_options(gmsh: Any) -> None:
+    """Size and algorithm options of the lumen mesh (threads and seed: the gmsh session)."""
     for key, val in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
                      ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.Algorithm", 1),
-                     ("Mesh.Algorithm3D", 1), ("Mesh.Optimize", 1), ("General.NumThreads", 1),
-                     ("Mesh.RandomSeed", 1)):
+                     ("Mesh.Algorithm3D", 1), ("Mesh.Optimize", 1)):
         gmsh.option.setNumber(key, val)
 
 
