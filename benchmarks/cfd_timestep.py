@@ -65,6 +65,7 @@ def main() -> int:
     records = []
     with TemporaryDirectory() as tmp:
         if args.carotid is not None:
+            from twinflow.artifacts.mesh import CarotidMeshQuality
             from twinflow.geometry.carotid.mesh import mesh_carotid
 
             case = Path(tmp) / "case.json"
@@ -74,11 +75,11 @@ def main() -> int:
             for factor in args.factors:
                 out = Path(tmp) / f"carotid_{factor:g}"
                 mesh = mesh_carotid(args.carotid, case, out, radius_factor=factor)
-                quality = json.loads((out / "mesh_quality.json").read_text())
+                quality = CarotidMeshQuality.read(out / "mesh_quality.json")
                 meshes.append((mesh, {"radius_factor": factor,
-                                      "meshing_time_s": quality["meshing_time_s"],
+                                      "meshing_time_s": quality.meshing_time_s,
                                       "min_dihedral_angle_deg":
-                                          quality["min_dihedral_angle_deg"]}))
+                                          quality.min_dihedral_angle_deg}))
         else:
             meshes = [(mesh_tube(3.0e-3, 24.0e-3, size, Path(tmp) / f"tube_{size:g}.xdmf"),
                        {"cell_size_m": size}) for size in args.sizes]

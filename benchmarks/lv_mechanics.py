@@ -37,8 +37,8 @@ def beat(cell_size: float, dt: float, duration: float) -> dict:
     import numpy as np
     from mpi4py import MPI
 
-    from twinflow.geometry import lv_tags
-    from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+    from twinflow.geometry import tags as lv_tags
+    from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
     from twinflow.physics.mechanics.active_stress import (
         ActiveStress,
         CalciumTransient,

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
+from twinflow.artifacts.geometry import LVMeasurements, LVPhaseMeasurements
+from twinflow.geometry.lv.surfaces import MYOCARDIAL_DENSITY_KG_M3, LVSurfaces
 from twinflow.imaging.synth import dataset as ds
 
 
@@ -58,6 +60,22 @@ def write_case(tmp: Path, index: int, seed: int, source: str,
     case_json = tmp / "case.json"
     case_json.write_text(json.dumps(case))
     return SynthCase(case_json, masks_dir, images_dir, p.truth)
+
+
+def write_surfaces(geo: Path, surfaces: LVSurfaces) -> Path:
+    """Hand-made surfaces as a reconstruction leaves them: ``endo.vtp``, ``epi.vtp`` and a
+    valid ``measurements.json`` (images route, base plane z = 0, volumes of the surfaces)."""
+    files = surfaces.write(geo)
+    m = surfaces.measurements()
+    phase = LVPhaseMeasurements(**m, surfaces=files, cavity_volume_m3=m["cavity_volume_surface_m3"])
+    return LVMeasurements(
+        source="images", z_base_m=surfaces.z_base, end_diastolic_volume_m3=phase.cavity_volume_m3,
+        cavity_volume_surface_m3=phase.cavity_volume_surface_m3,
+        wall_volume_m3=phase.wall_volume_m3, lv_mass_kg=phase.lv_mass_kg,
+        myocardial_density_kg_m3=MYOCARDIAL_DENSITY_KG_M3,
+        wall_thickness_m=phase.wall_thickness_m, surfaces=files, references=[],
+        frame="LV frame (test surfaces)", end_diastole=phase, method="hand-made test surfaces",
+        simplifications=[]).write(Path(geo) / "measurements.json")
 
 
 def read_mask(path: Path) -> np.ndarray:

@@ -97,26 +97,25 @@ def test_fluid_mesh_quality_and_tags(patient0: tuple[Path, tuple], patient0_mesh
     import dolfinx_solver  # noqa: F401
     import ufl
     from dolfinx import fem
-    from dolfinx.io import XDMFFile
-    from mpi4py import MPI
+
+    from twinflow.artifacts.mesh import CarotidMeshQuality
+    from twinflow.geometry.mesh_io import read_tagged_mesh
 
     out, _ = patient0
-    xdmf = patient0_mesh / "mesh.xdmf"
-    quality = json.loads((patient0_mesh / "mesh_quality.json").read_text())
-    assert quality["inverted_cells"] == 0
+    quality = CarotidMeshQuality.read(patient0_mesh / "mesh_quality.json")
+    assert quality.inverted_cells == 0
     # two-stage remesh (mesh.py): 10.8 deg here (the one-stage OCC mesh had 3.4 deg at a
     # shallow ICA-ECA crease), 12.0 deg on the demo
-    assert quality["min_dihedral_angle_deg"] >= 5.0
-    assert quality["p01_min_dihedral_angle_deg"] >= 20.0
-    assert quality["meshing_time_s"] < 120.0
-    with XDMFFile(MPI.COMM_WORLD, str(xdmf), "r") as f:
-        mesh = f.read_mesh(name=tags.MESH_NAME)
-        mesh.topology.create_connectivity(2, 3)
-        ft = f.read_meshtags(mesh, name=tags.FACET_TAGS_NAME)
+    assert quality.min_dihedral_angle_deg >= 5.0
+    assert quality.p01_min_dihedral_angle_deg >= 20.0
+    assert quality.meshing_time_s < 120.0
+    assert quality.facet_tags == tags.LUMEN_FACET_TAGS
+    fluid = read_tagged_mesh(patient0_mesh / "mesh.xdmf")
+    mesh, ft = fluid.mesh, fluid.facet_tags
     assert set(np.unique(ft.values)) == {tags.INLET, tags.OUTLET_ICA, tags.OUTLET_ECA,
                                          tags.WALL}
     volume = fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=mesh)))
-    assert abs(volume - quality["solid_volume_m3"]) / quality["solid_volume_m3"] < 0.02
+    assert abs(volume - quality.solid_volume_m3) / quality.solid_volume_m3 < 0.02
     for t in (tags.INLET, tags.OUTLET_ICA, tags.OUTLET_ECA):
         area = fem.assemble_scalar(fem.form(1.0 * ufl.ds(domain=mesh, subdomain_data=ft,
                                                          subdomain_id=t)))
@@ -147,24 +146,19 @@ def test_wall_mesh_conforms_to_the_fluid_wall(patient0: tuple[Path, tuple],
     import dolfinx_solver  # noqa: F401
     import ufl
     from dolfinx import fem
-    from dolfinx.io import XDMFFile
     from dolfinx.mesh import exterior_facet_indices
-    from mpi4py import MPI
     from scipy.spatial import cKDTree
 
-    from twinflow.geometry.carotid.mesh import dihedral_angles, signed_volumes
+    from twinflow.artifacts.mesh import CarotidMeshQuality
     from twinflow.geometry.carotid.wall import model_volumes
+    from twinflow.geometry.mesh_io import read_tagged_mesh
+    from twinflow.geometry.quality import dihedral_angles, signed_volumes
 
     out, _ = patient0
-    with XDMFFile(MPI.COMM_WORLD, str(patient0_mesh / "wall_mesh.xdmf"), "r") as f:
-        wall = f.read_mesh(name=tags.MESH_NAME)
-        wall.topology.create_connectivity(2, 3)
-        wft = f.read_meshtags(wall, name=tags.FACET_TAGS_NAME)
-        wct = f.read_meshtags(wall, name=tags.CELL_TAGS_NAME)
-    with XDMFFile(MPI.COMM_WORLD, str(patient0_mesh / "mesh.xdmf"), "r") as f:
-        fluid = f.read_mesh(name=tags.MESH_NAME)
-        fluid.topology.create_connectivity(2, 3)
-        fft = f.read_meshtags(fluid, name=tags.FACET_TAGS_NAME)
+    solid = read_tagged_mesh(patient0_mesh / "wall_mesh.xdmf", cell_tags=True)
+    wall, wft, wct = solid.mesh, solid.facet_tags, solid.cell_tags
+    fluid_mesh = read_tagged_mesh(patient0_mesh / "mesh.xdmf")
+    fluid, fft = fluid_mesh.mesh, fluid_mesh.facet_tags
     assert set(np.unique(wft.values)) == {tags.INTERFACE, tags.OUTER, tags.WALL_END_CCA,
                                           tags.WALL_END_ICA, tags.WALL_END_ECA}
     assert set(np.unique(wct.values)) == {tags.SOLID}
@@ -174,9 +168,10 @@ def test_wall_mesh_conforms_to_the_fluid_wall(patient0: tuple[Path, tuple],
     vol = signed_volumes(x, cells)
     assert np.all(np.abs(vol) > 0) and (np.all(vol > 0) or np.all(vol < 0))  # none inverted
     assert np.rad2deg(dihedral_angles(x, cells).min()) >= 3.0
-    quality = json.loads((patient0_mesh / "mesh_quality.json").read_text())["wall_mesh"]
-    assert quality["inverted_cells"] == 0
-    assert quality["cells_overlapping_solid"] == 0 and quality["cells_overlapping_fluid"] == 0
+    quality = CarotidMeshQuality.read(patient0_mesh / "mesh_quality.json").wall_mesh
+    assert quality.inverted_cells == 0
+    assert quality.cells_overlapping_solid == 0 and quality.cells_overlapping_fluid == 0
+    assert quality.facet_tags == tags.WALL_MESH_FACET_TAGS
     # conforming interface: the same vertices as the fluid WALL (both ways, 1e-9 m)
     inter = _tagged_vertices(wall, wft, tags.INTERFACE)
     fwall = _tagged_vertices(fluid, fft, tags.WALL)
@@ -231,19 +226,14 @@ def test_wall_extrusion_of_a_straight_tube() -> None:
     tetrahedra (each interior face shared by two cells, every boundary face tagged), outer
     vertices on the outer cylinder, end rings in the end planes, no inverted or flat cell,
     wall volume within 1.5 % of pi (R^2 - r^2) L (faceting of both surfaces)."""
-    from twinflow.geometry.carotid.mesh import _fluid_arrays, dihedral_angles
     from twinflow.geometry.carotid.model import BranchModel
     from twinflow.geometry.carotid.wall import WALL_LAYERS, extrude_wall
-    from twinflow.geometry.gmsh_loader import load_gmsh
+    from twinflow.geometry.gmsh_session import gmsh_session
+    from twinflow.geometry.mesh_io import gmsh_mesh_arrays
+    from twinflow.geometry.quality import dihedral_angles
 
-    gmsh = load_gmsh()
     r, big_r, length = 3e-3, 3.8e-3, 20e-3
-    gmsh.initialize(interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.option.setNumber("General.NumThreads", 1)
-        gmsh.option.setNumber("Mesh.RandomSeed", 1)
-        gmsh.model.add("tube")
+    with gmsh_session("tube") as gmsh:
         vol = gmsh.model.occ.addCylinder(0, 0, -length, 0, 0, length, r)
         gmsh.model.occ.synchronize()
         groups: dict[int, list[int]] = {tags.INLET: [], tags.OUTLET_ICA: [], tags.WALL: []}
@@ -257,16 +247,14 @@ def test_wall_extrusion_of_a_straight_tube() -> None:
             gmsh.model.addPhysicalGroup(2, faces, t)
         gmsh.option.setNumber("Mesh.MeshSizeMax", 1.0e-3)
         gmsh.model.mesh.generate(3)
-        fluid = _fluid_arrays(gmsh)
-    finally:
-        gmsh.finalize()
+        fluid = gmsh_mesh_arrays(gmsh)
     s = np.linspace(-length, 0.0, 81)
     branch = BranchModel("cca", np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]), s,
                          np.full(len(s), big_r), np.full(len(s), r), np.zeros(len(s)),
                          np.ones(len(s), bool))
     model = BifurcationModel({"cca": branch}, big_r - r)
-    wm = extrude_wall(fluid["points"], fluid["tets"], fluid["tris"][tags.WALL],
-                      {t: fluid["tris"][t] for t in (tags.INLET, tags.OUTLET_ICA)}, model, {})
+    wm = extrude_wall(fluid.points, fluid.tets, fluid.facets[tags.WALL],
+                      {t: fluid.facets[t] for t in (tags.INLET, tags.OUTLET_ICA)}, model, {})
     p = wm.points
     # conforming: interior faces twice, boundary faces once and exactly the tagged facets
     faces = np.sort(np.concatenate([wm.tets[:, [1, 2, 3]], wm.tets[:, [0, 2, 3]],
@@ -279,7 +267,7 @@ def test_wall_extrusion_of_a_straight_tube() -> None:
                                                tags.WALL_END_ICA}
     interface = np.unique(wm.facets[wm.facet_values == tags.INTERFACE])
     assert np.array_equal(np.sort(p[interface], axis=0),
-                          np.sort(fluid["points"][np.unique(fluid["tris"][tags.WALL])], axis=0))
+                          np.sort(fluid.points[np.unique(fluid.facets[tags.WALL])], axis=0))
     outer = np.unique(wm.facets[wm.facet_values == tags.OUTER])
     rho = np.linalg.norm(p[outer, :2], axis=1)
     assert np.abs(rho - big_r).max() < 0.02 * (big_r - r)
@@ -287,7 +275,7 @@ def test_wall_extrusion_of_a_straight_tube() -> None:
                         (tags.WALL_END_ICA, tags.OUTLET_ICA, 0.0)):
         ring = np.unique(wm.facets[wm.facet_values == tag])
         assert np.abs(p[ring, 2] - z).max() < 1e-12
-        rim = np.intersect1d(fluid["tris"][cap], fluid["tris"][tags.WALL])
+        rim = np.intersect1d(fluid.facets[cap], fluid.facets[tags.WALL])
         assert len(ring) == (WALL_LAYERS + 1) * len(rim)
     pv = p[wm.tets]
     vol6 = np.einsum("ij,ij->i", np.cross(pv[:, 1] - pv[:, 0], pv[:, 2] - pv[:, 0]),
@@ -437,7 +425,7 @@ def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple],
                                              tmp_path: Path) -> None:
     """The gmsh wheel's static OpenBLAS reads OPENBLAS_NUM_THREADS when libgmsh loads, and 1
     vs several threads changed the remeshed lumen (demo: 22 780 vs 22 790 cells; Snakemake
-    sets 1 per job). twinflow.geometry.gmsh_loader pins it: the mesher's command line gives
+    sets 1 per job). twinflow.geometry.gmsh_session pins it: the mesher's command line gives
     bitwise the same fluid and wall meshes with 1 and 4 threads."""
     import os
     import subprocess

@@ -19,21 +19,20 @@ import ufl
 from lv_synth_cases import write_case
 from mpi4py import MPI
 
-from twinflow.geometry import lv_tags
+from twinflow.artifacts.mesh import LVMeshInfo
+from twinflow.geometry import tags
+from twinflow.geometry.lv.ellipsoid import EllipsoidLV
 from twinflow.geometry.lv.mesh import mesh_lv
 from twinflow.geometry.lv.reconstruct import reconstruct_lv
 from twinflow.geometry.lv.surfaces import read_surfaces
-from twinflow.geometry.lv_ellipsoid import EllipsoidLV, read_lv_mesh
+from twinflow.geometry.mesh_io import read_msh, read_tagged_mesh
 
 
 def _read_and_check(xdmf: Path, z_base: float) -> tuple[float, float, int]:
-    with dolfinx.io.XDMFFile(MPI.COMM_WORLD, xdmf, "r") as f:
-        mesh = f.read_mesh(name="mesh")
-        mesh.topology.create_connectivity(2, 3)
-        facets = f.read_meshtags(mesh, name="facet_tags")
-        cells = f.read_meshtags(mesh, name="cell_tags")
-    assert set(np.unique(facets.values)) == {lv_tags.BASE, lv_tags.ENDO, lv_tags.EPI}
-    assert set(np.unique(cells.values)) == {lv_tags.MYOCARDIUM}
+    tagged = read_tagged_mesh(xdmf, MPI.COMM_WORLD, cell_tags=True)
+    mesh, facets, cells = tagged.mesh, tagged.facet_tags, tagged.cell_tags
+    assert set(np.unique(facets.values)) == {tags.BASE, tags.ENDO, tags.EPI}
+    assert set(np.unique(cells.values)) == {tags.MYOCARDIUM}
     # every boundary facet is tagged, and only boundary facets are
     boundary = dolfinx.mesh.exterior_facet_indices(mesh.topology)
     assert np.array_equal(np.sort(facets.indices), np.sort(boundary))
@@ -41,8 +40,8 @@ def _read_and_check(xdmf: Path, z_base: float) -> tuple[float, float, int]:
     n = ufl.FacetNormal(mesh)
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facets)
     cavity = dolfinx.fem.assemble_scalar(dolfinx.fem.form(-(x[2] - z_base) * n[2]
-                                                          * ds(lv_tags.ENDO)))
-    base_z = dolfinx.fem.assemble_scalar(dolfinx.fem.form(abs(x[2] - z_base) * ds(lv_tags.BASE)))
+                                                          * ds(tags.ENDO)))
+    base_z = dolfinx.fem.assemble_scalar(dolfinx.fem.form(abs(x[2] - z_base) * ds(tags.BASE)))
     assert base_z < 1e-9          # BASE facets lie in the base plane
     one = dolfinx.fem.Constant(mesh, 1.0)
     wall = dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ufl.dx(domain=mesh)))
@@ -59,15 +58,18 @@ def test_reconstructed_mesh_reads_in_dolfinx(tmp_path: Path, source: str) -> Non
     surfaces = read_surfaces(tmp_path / "geo")
     assert cavity == pytest.approx(surfaces.cavity_volume, rel=0.02)
     assert wall == pytest.approx(surfaces.wall_volume, rel=0.03)
-    info = json.loads((tmp_path / "mesh" / "mesh.json").read_text())
-    assert info["cells"] == n_cells and info["z_base_m"] == 0.0
-    assert info["cavity_volume_mesh_m3"] == pytest.approx(cavity, rel=1e-9)
+    info = LVMeshInfo.read(tmp_path / "mesh" / "mesh.json")
+    assert info.cells == n_cells and info.z_base_m == 0.0
+    assert info.cavity_volume_mesh_m3 == pytest.approx(cavity, rel=1e-9)
+    # quality measured on mesh.msh: the same cells and volume as the XDMF mesh
+    assert info.quality.cells == n_cells and info.quality.inverted_cells == 0
+    assert info.quality.mesh_volume_m3 == pytest.approx(wall, rel=1e-9)
     m = json.loads(meas.read_text())
     assert cavity == pytest.approx(case.truth["edv_m3"], rel=0.05)
     assert m["end_diastolic_volume_m3"] == pytest.approx(case.truth["edv_m3"], rel=0.05)
-    # the gmsh file carries the same tags (lv_ellipsoid.read_lv_mesh reads it)
-    data = read_lv_mesh(MPI.COMM_WORLD, tmp_path / "mesh" / "mesh.msh")
-    assert set(np.unique(data.facet_tags.values)) == {1, 2, 3}
+    # the gmsh file carries the same tags (mesh_io.read_msh reads it)
+    data = read_msh(tmp_path / "mesh" / "mesh.msh", MPI.COMM_WORLD)
+    assert set(np.unique(data.facet_tags.values)) == {tags.BASE, tags.ENDO, tags.EPI}
 
 
 def test_measurements_mesh_is_the_ellipsoid(tmp_path: Path) -> None:
@@ -99,8 +101,8 @@ def test_mesh_cli_under_mpirun(tmp_path: Path) -> None:
                            str(case.case_json), str(tmp_path / "mesh")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    info = json.loads((tmp_path / "mesh" / "mesh.json").read_text())
-    assert abs(info["cavity_volume_relative_difference"]) < 0.02
+    info = LVMeshInfo.read(tmp_path / "mesh" / "mesh.json")
+    assert abs(info.cavity_volume_relative_difference) < 0.02
     cavity, _, n_cells = _read_and_check(tmp_path / "mesh" / "mesh.xdmf", 0.0)
-    assert n_cells == info["cells"]
-    assert cavity == pytest.approx(info["cavity_volume_mesh_m3"], rel=1e-9)
+    assert n_cells == info.cells == info.quality.cells
+    assert cavity == pytest.approx(info.cavity_volume_mesh_m3, rel=1e-9)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import pyvista as pv
-from lv_synth_cases import write_case
+from lv_synth_cases import write_case, write_surfaces
 
+from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.errors import InputError
 from twinflow.geometry.lv.biplane import ApicalView, biplane_surfaces
 from twinflow.geometry.lv.mesh import check_wall, mesh_lv
@@ -36,13 +36,12 @@ def test_touching_wall_raises_input_error(tmp_path: Path) -> None:
     geo = tmp_path / "geo"
     endo = rings_to_surface(*_half_ellipsoid(0.025, 0.08))
     epi = rings_to_surface(*_half_ellipsoid(0.033, 0.09, dent=0.35))
-    LVSurfaces(endo, epi, 0.0).write(geo, "")
-    (geo / "measurements.json").write_text(json.dumps({"source": "images", "z_base_m": 0.0}))
+    write_surfaces(geo, LVSurfaces(endo, epi, 0.0))
     with pytest.raises(InputError) as err:
         mesh_lv(geo, case.case_json, tmp_path / "mesh")
     assert str(geo) in str(err.value) and "\n" not in str(err.value)
     # the same walls without the dent mesh
-    LVSurfaces(endo, rings_to_surface(*_half_ellipsoid(0.033, 0.09)), 0.0).write(geo, "")
+    write_surfaces(geo, LVSurfaces(endo, rings_to_surface(*_half_ellipsoid(0.033, 0.09)), 0.0))
     assert mesh_lv(geo, case.case_json, tmp_path / "mesh2").is_file()
 
 
@@ -101,9 +100,8 @@ def test_shallow_basal_crossing_is_repaired_and_shell_walls_do_not_cross(tmp_pat
     assert n == len(pts) // 2
     case = write_case(tmp_path, 1, 7, "images", cell_size=8e-3)
     geo = tmp_path / "geo"
-    surfaces.write(geo, "")
-    (geo / "measurements.json").write_text(json.dumps({"source": "images", "z_base_m": 0.0}))
+    write_surfaces(geo, surfaces)
     assert mesh_lv(geo, case.case_json, tmp_path / "mesh").is_file()
-    info = json.loads((tmp_path / "mesh" / "mesh.json").read_text())
-    assert info["shell"]["repaired_rays"] > 0
-    assert abs(info["cavity_volume_relative_difference"]) < 1e-6
+    info = LVMeshInfo.read(tmp_path / "mesh" / "mesh.json")
+    assert info.shell.repaired_rays > 0
+    assert abs(info.cavity_volume_relative_difference) < 1e-6

@@ -21,8 +21,8 @@ from lv_synth_cases import write_case
 
 from twinflow.errors import InputError
 from twinflow.geometry.lv.biplane import ApicalView, biplane_surfaces, simpson_biplane
+from twinflow.geometry.lv.ellipsoid import EllipsoidLV
 from twinflow.geometry.lv.reconstruct import reconstruct_lv
-from twinflow.geometry.lv_ellipsoid import EllipsoidLV
 from twinflow.imaging.synth import lv as lvm
 
 SEED = 7

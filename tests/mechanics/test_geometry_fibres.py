@@ -10,8 +10,9 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from twinflow.geometry import lv_tags
-from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh, mesh_lv_ellipsoid, read_lv_mesh
+from twinflow.geometry import tags as lv_tags
+from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh, mesh_lv_ellipsoid
+from twinflow.geometry.mesh_io import read_msh
 from twinflow.physics.mechanics.fibres import ldrb_fibres
 
 
@@ -34,7 +35,7 @@ def test_tags_and_cavity_volume(lv):
 
 def test_mesh_file_roundtrip(tmp_path):
     path = mesh_lv_ellipsoid(0.025, 0.07, 0.035, 0.08, 0.015, 0.012, tmp_path / "lv.msh")
-    md = read_lv_mesh(MPI.COMM_WORLD, path)
+    md = read_msh(path, MPI.COMM_WORLD)
     assert set(np.unique(md.facet_tags.values)) == {1, 2, 3}
     assert "ENDOPT" in md.physical_groups
 

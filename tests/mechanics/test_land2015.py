@@ -55,7 +55,7 @@ def test_problem3_fibres_at_quadrature_points():
     import numpy as np
     from mpi4py import MPI
 
-    from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+    from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
 
     mesh = create_lv_mesh(MPI.COMM_SELF, LAND2015, cell_size=4.0, order=1).mesh
     f0 = land2015.land_fibres(mesh, quadrature_degree=4)
@@ -120,7 +120,7 @@ def test_ldrb_fibres_at_quadrature_points_are_unit_and_orthogonal():
     import numpy as np
     from mpi4py import MPI
 
-    from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+    from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
     from twinflow.physics.mechanics.fibres import ldrb_fibres
 
     md = create_lv_mesh(MPI.COMM_SELF, LAND2015, cell_size=4.0, order=1)
@@ -143,8 +143,8 @@ def test_problem3_with_the_lv_pipelines_ldrb_fibres():
     import dolfinx
     from mpi4py import MPI
 
-    from twinflow.geometry import lv_tags
-    from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+    from twinflow.geometry import tags as lv_tags
+    from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
     from twinflow.physics.mechanics.active_stress import ActiveStress
     from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
     from twinflow.physics.mechanics.compressibility import Incompressible

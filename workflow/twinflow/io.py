@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from twinflow.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
@@ -73,3 +75,14 @@ def write_text_if_changed(path: str | os.PathLike[str], text: str) -> bool:
         pass
     write_text_atomic(target, text)
     return True
+
+
+def read_json(path: str | os.PathLike[str], what: str = "file") -> Any:
+    """Parse the JSON file ``path``; missing or malformed, it is an
+    :class:`~twinflow.errors.InputError` naming the file and ``what`` it is."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None

@@ -26,12 +26,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from twinflow.errors import InputError
 from twinflow.io import canonical_json, write_text_atomic
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def omitted_when_none(**field: Any) -> Any:
+    """Default of a field that only some runs produce: ``None``, and then absent from the JSON
+    (a key that is written is never ``null``; readers get ``None`` back). ``field``: more
+    arguments of :func:`pydantic.Field` (e.g. ``alias``)."""
+    return Field(default=None, exclude_if=_is_none, **field)
 
 
 class Artifact(BaseModel):

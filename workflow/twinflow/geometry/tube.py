@@ -16,12 +16,18 @@ ranks with ``dolfinx.io.XDMFFile.read_mesh`` / ``read_meshtags``.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 from pathlib import Path
 
 from twinflow.errors import InputError
 from twinflow.geometry import tags
+from twinflow.geometry.command import run_command
+from twinflow.geometry.gmsh_session import gmsh_session
+from twinflow.geometry.mesh_io import gmsh_to_dolfinx, write_tagged_mesh
+
+log = logging.getLogger(__name__)
 
 
 def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
@@ -32,13 +38,7 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
     is an mpi4py communicator (default COMM_WORLD); gmsh runs on rank 0 and DOLFINx
     distributes the mesh before writing. Returns ``out_path``.
     """
-    import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
-
-    from twinflow.geometry.gmsh_loader import load_gmsh
-
-    gmsh = load_gmsh()
 
     if not (radius > 0 and length > 0 and cell_size > 0):
         raise InputError(f"{out_path}: tube radius, length and cell size must be > 0 "
@@ -48,23 +48,13 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
     if cell_size > radius:
         raise InputError(f"{out_path}: cell size {cell_size} m exceeds the radius {radius} m")
     comm = MPI.COMM_WORLD if comm is None else comm
-    out_path = Path(out_path)
-
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("tube")
+    with gmsh_session("tube") as gmsh:
         if comm.rank == 0:
             _build_tube_model(gmsh, radius, length, cell_size, order)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        gmsh.model.remove() if gmsh.model.list() else None
-        if initialised_here:
-            gmsh.finalize()
-
-    return write_tagged_mesh(data, out_path, comm)
+        data = gmsh_to_dolfinx(gmsh, comm)
+    out = write_tagged_mesh(data, Path(out_path), comm)
+    log.info("wrote %s (%d cells)", out, data.mesh.topology.index_map(3).size_global)
+    return out
 
 
 def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: float,
@@ -89,8 +79,6 @@ def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: flo
     gmsh.option.setNumber("Mesh.CharacteristicLengthMin", cell_size)
     gmsh.option.setNumber("Mesh.CharacteristicLengthMax", cell_size)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay
-    gmsh.option.setNumber("General.NumThreads", 1)
-    gmsh.option.setNumber("Mesh.RandomSeed", 1)  # reproducible meshes
     gmsh.model.mesh.generate(3)
     if order == 2:
         gmsh.model.mesh.setOrder(2)
@@ -98,51 +86,17 @@ def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: flo
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m twinflow.geometry.tube --radius R --length L --cell-size H --out mesh.xdmf``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m twinflow.geometry.tube",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--radius", type=float, required=True, help="m")
     parser.add_argument("--length", type=float, required=True, help="m")
     parser.add_argument("--cell-size", type=float, required=True, help="m")
     parser.add_argument("--order", type=int, default=2, choices=(1, 2))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    try:
-        mesh_tube(args.radius, args.length, args.cell_size, args.out, order=args.order)
-    except InputError as err:
-        print(err, file=sys.stderr)
-        return err.exit_code
-    return 0
+    return run_command(lambda: mesh_tube(args.radius, args.length, args.cell_size, args.out,
+                                         order=args.order), log)
 
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def write_tagged_mesh(data: object, out_path: Path, comm: object) -> Path:
-    """Write a gmshio ``MeshData`` (mesh, cell and facet tags) as XDMF + HDF5, atomically.
-
-    The grids are named after :mod:`twinflow.geometry.tags`; both files appear under their
-    final names only after a successful write (shared by tube and Y-branch meshes).
-    """
-    from dolfinx.io import XDMFFile
-
-    mesh, cell_tags, facet_tags = data.mesh, data.cell_tags, data.facet_tags
-    mesh.name = tags.MESH_NAME
-    cell_tags.name = tags.CELL_TAGS_NAME
-    facet_tags.name = tags.FACET_TAGS_NAME
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # XDMF + HDF5 is a pair of files; write both under the final names only after success.
-    tmp = out_path.with_name(f".{out_path.stem}.tmp.xdmf")
-    mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    with XDMFFile(comm, tmp, "w") as xdmf:
-        xdmf.write_mesh(mesh)
-        xdmf.write_meshtags(facet_tags, mesh.geometry)
-        xdmf.write_meshtags(cell_tags, mesh.geometry)
-    comm.barrier()
-    if comm.rank == 0:
-        text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
-                                       out_path.with_suffix(".h5").name)
-        tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
-        out_path.write_text(text)
-        tmp.unlink()
-    comm.barrier()
-    return out_path

@@ -12,7 +12,8 @@ ICA-ECA angle ~ 50 deg (split here 25/25 deg).
 or template geometries come from :mod:`twinflow.geometry.carotid`.
 
 Facet tags (:mod:`twinflow.geometry.tags`): INLET (CCA end), OUTLET_ICA, OUTLET_ECA, WALL;
-cell tag FLUID. Output like :func:`twinflow.geometry.tube.mesh_tube` (XDMF + HDF5).
+cell tag FLUID. Output like :func:`twinflow.geometry.tube.mesh_tube` (XDMF + HDF5, written by
+:func:`twinflow.geometry.mesh_io.write_tagged_mesh`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 
 from twinflow.errors import InputError
 from twinflow.geometry import tags
-from twinflow.geometry.tube import write_tagged_mesh
+from twinflow.geometry.gmsh_session import gmsh_session
+from twinflow.geometry.mesh_io import gmsh_to_dolfinx, write_tagged_mesh
 
 
 @dataclass(slots=True)
@@ -50,32 +52,16 @@ class YBranch:
 def mesh_ybranch(geo: YBranch, cell_size: float, out_path: Path, order: int = 1,
                  comm: object | None = None) -> Path:
     """Mesh the Y-bifurcation ``geo`` and write ``out_path`` (XDMF + HDF5); returns it."""
-    import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
-
-    from twinflow.geometry.gmsh_loader import load_gmsh
-
-    gmsh = load_gmsh()
 
     if not cell_size > 0 or cell_size > min(geo.r_ica, geo.r_eca):
         raise InputError(f"{out_path}: cell size must be > 0 and below the branch radii")
     comm = MPI.COMM_WORLD if comm is None else comm
-    out_path = Path(out_path)
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("ybranch")
+    with gmsh_session("ybranch") as gmsh:
         if comm.rank == 0:
             _build(gmsh, geo, cell_size, order)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        gmsh.model.remove() if gmsh.model.list() else None
-        if initialised_here:
-            gmsh.finalize()
-    return write_tagged_mesh(data, out_path, comm)
+        data = gmsh_to_dolfinx(gmsh, comm)
+    return write_tagged_mesh(data, Path(out_path), comm)
 
 
 def _build(gmsh: object, geo: YBranch, cell_size: float, order: int) -> None:
@@ -98,14 +84,11 @@ def _build(gmsh: object, geo: YBranch, cell_size: float, order: int) -> None:
     if any(not groups[t] for t in ends):
         raise InputError("ybranch: an opening of the fused geometry was not found")
     gmsh.model.addPhysicalGroup(3, [volume], tags.FLUID, name="fluid")
-    for tag, name in ((tags.INLET, "inlet"), (tags.OUTLET_ICA, "outlet_ica"),
-                      (tags.OUTLET_ECA, "outlet_eca"), (tags.WALL, "wall")):
+    for name, tag in tags.LUMEN_FACET_TAGS.items():
         gmsh.model.addPhysicalGroup(2, groups[tag], tag, name=name)
     gmsh.option.setNumber("Mesh.CharacteristicLengthMin", cell_size)
     gmsh.option.setNumber("Mesh.CharacteristicLengthMax", cell_size)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)
-    gmsh.option.setNumber("General.NumThreads", 1)
-    gmsh.option.setNumber("Mesh.RandomSeed", 1)
     gmsh.model.mesh.generate(3)
     if order == 2:
         gmsh.model.mesh.setOrder(2)

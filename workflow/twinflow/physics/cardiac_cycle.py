@@ -93,7 +93,8 @@ import ufl
 from mpi4py import MPI
 
 from twinflow.errors import CaseError, InputError, TwinflowError
-from twinflow.geometry import lv_tags, tags
+from twinflow.geometry import tags
+from twinflow.geometry import tags as lv_tags
 from twinflow.io import write_json_atomic, write_text_atomic
 from twinflow.physics.circulation0d import (ML, MMHG, Circulation0D, periodic_0d_state,
                                             regazzoni_parameters)

@@ -73,8 +73,8 @@ from mpi4py import MPI
 
 from twinflow.artifacts.verification import Land2015Result
 from twinflow.errors import InputError
-from twinflow.geometry import lv_tags
-from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
+from twinflow.geometry import tags
+from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
 from twinflow.physics.mechanics.active_stress import ActiveStress
 from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
 from twinflow.physics.mechanics.compressibility import Incompressible
@@ -208,14 +208,14 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         active = None
         if problem == 2:
             material = Guccione(C=10.0, bf=1.0, bt=1.0, bfs=1.0)  # Land et al. 2015
-            pressures = [Pressure(lv_tags.ENDO, 10.0 * s)]  # kPa
+            pressures = [Pressure(tags.ENDO, 10.0 * s)]  # kPa
         else:
             f0 = land_fibres(mesh, quadrature_degree)
             material = Guccione(C=2.0, bf=8.0, bt=2.0, bfs=4.0, f0=f0)  # Land et al. 2015
-            pressures = [Pressure(lv_tags.ENDO, 15.0 * s)]  # kPa
+            pressures = [Pressure(tags.ENDO, 15.0 * s)]  # kPa
             active = ActiveStress(f0=f0, Ta=60.0 * s)  # kPa
         mp = CardiacMechanicsProblem(mesh, ft, material, Incompressible(), active=active,
-                                     dirichlet=[Fixed(lv_tags.BASE)], pressures=pressures,
+                                     dirichlet=[Fixed(tags.BASE)], pressures=pressures,
                                      quadrature_degree=quadrature_degree,
                                      prefix=f"land{problem}_{refinement}_")
     ndofs = mp.W.dofmap.index_map.size_global * mp.W.dofmap.index_map_bs
@@ -243,7 +243,7 @@ def run(problem: int, refinement: int, comm: MPI.Comm = MPI.COMM_WORLD,
         up = mp.evaluate_displacement([0.0, 0.0, -LAND2015.r_long_epi])
         positions_mm["endo_apex_z"] = -LAND2015.r_long_endo + float(ue[2])
         positions_mm["epi_apex_z"] = -LAND2015.r_long_epi + float(up[2])
-        out["cavity_volume_m3"] = mp.cavity_volume(lv_tags.ENDO, LAND2015.z_base) * 1e-9
+        out["cavity_volume_m3"] = mp.cavity_volume(tags.ENDO, LAND2015.z_base) * 1e-9
         out["reference_cavity_volume_m3"] = LAND2015.cavity_volume() * 1e-9
     out.update({f"{k}_m": v * 1e-3 for k, v in positions_mm.items()})
     out["reference_m"] = {f"{k}_m": r * 1e-3 for k, r in REFERENCE[problem].items()}

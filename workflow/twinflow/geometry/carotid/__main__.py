@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from twinflow.errors import TwinflowError
+from twinflow.geometry.command import run_command
+
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,20 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     msh.add_argument("--radius-factor", type=float, default=None,
                      help="cells per local radius (default 6)")
     args = parser.parse_args(argv)
-    try:
+
+    def command() -> object:
         if args.command == "reconstruct":
             from twinflow.geometry.carotid.reconstruct import reconstruct_carotid
 
-            reconstruct_carotid(args.case, args.masks, args.images, args.out)
-        else:
-            from twinflow.geometry.carotid.mesh import mesh_carotid
+            return reconstruct_carotid(args.case, args.masks, args.images, args.out)
+        from twinflow.geometry.carotid.mesh import mesh_carotid
 
-            mesh_carotid(args.geometry, args.case, args.out, radius_factor=args.radius_factor)
-    except TwinflowError as err:
-        for line in err.lines:
-            print(line, file=sys.stderr)
-        return err.exit_code
-    return 0
+        return mesh_carotid(args.geometry, args.case, args.out,
+                            radius_factor=args.radius_factor)
+
+    return run_command(command, log)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from twinflow.geometry import tags
 from twinflow.geometry.carotid.model import BifurcationModel
+from twinflow.io import read_json
 
 
 @dataclass(slots=True)
@@ -50,9 +51,7 @@ class TruthBranch:
 
 
 def load_truth(truth_json: Path) -> dict[str, TruthBranch]:
-    import json
-
-    data = json.loads(Path(truth_json).read_text(encoding="utf-8"))
+    data = read_json(truth_json, "ground truth")
     return {k: TruthBranch.from_json(v) for k, v in data["branches"].items()}
 
 

@@ -37,11 +37,13 @@ left slivers (min dihedral 1.45°).
    final mesh no longer has to resolve the sliver faces (demo: shortest edge 0.029 →
    0.197 mm, min dihedral 8.9° → 12.0°). Surfaces: MeshAdapt; volume: Delaunay, then gmsh's
    and Netgen's optimisers (``Mesh.Optimize``, ``optimize("Netgen")``).
-5. Written with :func:`twinflow.geometry.tube.write_tagged_mesh` (``mesh.xdmf`` + ``.h5``
-   with ``mesh``, ``facet_tags``, ``cell_tags``, readable on any number of ranks).
-6. Quality (``mesh_quality.json``): minimum/percentile dihedral angles, signed volumes (no
-   inverted cells), gmsh SICN and gamma, shortest edge and its smallest ratio to the size
-   field, mesh volume vs the watertight OCC solid, meshing time.
+5. Written with :func:`twinflow.geometry.mesh_io.write_tagged_mesh` (``mesh.xdmf`` + ``.h5``
+   with ``mesh``, ``facet_tags``, ``cell_tags``, readable on any number of ranks), gmsh run
+   in a :func:`~twinflow.geometry.gmsh_session.gmsh_session`.
+6. Quality (``mesh_quality.json``, :class:`twinflow.artifacts.mesh.CarotidMeshQuality`;
+   measures of :mod:`twinflow.geometry.quality`): minimum/percentile dihedral angles, signed
+   volumes (no inverted cells), gmsh SICN and gamma, shortest edge and its smallest ratio to
+   the size field, mesh volume vs the watertight OCC solid, meshing time.
 7. Vessel wall (solid) mesh ``wall_mesh.xdmf`` (+ ``.h5``, same grid names): prism layers
    extruded from the fluid mesh's WALL triangles to the model's outer wall, so the
    fluid–solid interface shares the fluid's vertices (:mod:`.wall`); cell tag SOLID, facet
@@ -54,7 +56,7 @@ Linear (4-node) tetrahedra.
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -63,13 +65,25 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from twinflow.artifacts.mesh import CarotidMeshQuality, WallMeshQuality
 from twinflow.errors import InputError
 from twinflow.geometry import tags
 from twinflow.geometry.carotid.model import BifurcationModel
-from twinflow.geometry.carotid.surface import END_TAGS
 from twinflow.geometry.carotid.wall import SIMPLIFICATIONS as WALL_SIMPLIFICATIONS
-from twinflow.geometry.carotid.wall import WALL_LAYERS, extrude_wall, wall_quality
-from twinflow.io import write_json_atomic
+from twinflow.geometry.carotid.wall import WALL_LAYERS, WallMesh, extrude_wall, wall_quality
+from twinflow.geometry.gmsh_session import gmsh_session
+from twinflow.geometry.mesh_io import (
+    MeshArrays,
+    arrays_to_gmsh,
+    gmsh_mesh_arrays,
+    gmsh_node_index,
+    gmsh_to_dolfinx,
+    write_tagged_mesh,
+)
+from twinflow.geometry.quality import cell_quality, edge_quality, gmsh_element_quality
+from twinflow.io import read_json
+
+log = logging.getLogger(__name__)
 
 #: Cells per local radius (case default: radius/6, see twinflow.case.models.Mesh).
 DEFAULT_RADIUS_FACTOR = 6.0
@@ -89,28 +103,6 @@ SIMPLIFICATIONS = [
     "wall remeshed on a Taubin-smoothed faceting of the lofted surface at half the cell size "
     "(rounds the loft kinks and junction creases; mesh volume ~1.5 % below the OCC solid)",
 ]
-
-
-def dihedral_angles(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """The six interior dihedral angles (rad) of each tetrahedron, shape (n, 6)."""
-    p = points[tets]  # (n, 4, 3)
-    faces = ((1, 2, 3), (0, 3, 2), (0, 1, 3), (0, 2, 1))
-    normals = []
-    for a, b, c in faces:
-        n = np.cross(p[:, b] - p[:, a], p[:, c] - p[:, a])
-        normals.append(n / np.linalg.norm(n, axis=1, keepdims=True))
-    out = []
-    for i in range(4):
-        for j in range(i + 1, 4):
-            cos = np.clip(-np.einsum("ij,ij->i", normals[i], normals[j]), -1.0, 1.0)
-            out.append(np.arccos(cos))
-    return np.stack(out, axis=1)
-
-
-def signed_volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    p = points[tets]
-    return np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]),
-                     p[:, 3] - p[:, 0]) / 6.0
 
 
 def branch_sections(model: BifurcationModel, name: str, extend: float,
@@ -188,7 +180,7 @@ def build_occ_lumen(gmsh: Any, model: BifurcationModel, extend: dict[str, float]
     if len(vols) != 1 or len(fused) != 1:
         raise InputError(f"model.json: the OCC union of the branches gave {len(vols)} solids")
     size = max(float(b.s_max - b.s_min) for b in model.branches.values())
-    groups: dict[int, list[int]] = {t: [] for t in (*END_TAGS.values(), tags.WALL)}
+    groups: dict[int, list[int]] = {t: [] for t in (*tags.BRANCH_END_TAGS.values(), tags.WALL)}
     for _, face in gmsh.model.getBoundary([(3, vols[0])], oriented=False):
         found = tags.WALL
         if gmsh.model.getType(2, face) == "Plane":
@@ -198,7 +190,7 @@ def build_occ_lumen(gmsh: Any, model: BifurcationModel, extend: dict[str, float]
                 c = c + extend.get(name, 0.0) * n
                 if abs((com - c) @ n) < 1e-6 * size and np.linalg.norm(com - c) < \
                         2.0 * float(b.lumen_radius.max()):
-                    found = END_TAGS[name]
+                    found = tags.BRANCH_END_TAGS[name]
         groups[found].append(face)
     for t, faces in groups.items():
         if not faces:
@@ -226,10 +218,10 @@ FEATURE_ANGLE_DEG = 40.0
 
 
 def _gmsh_options(gmsh: Any) -> None:
+    """Size and algorithm options of the lumen mesh (threads and seed: the gmsh session)."""
     for key, val in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
                      ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.Algorithm", 1),
-                     ("Mesh.Algorithm3D", 1), ("Mesh.Optimize", 1), ("General.NumThreads", 1),
-                     ("Mesh.RandomSeed", 1)):
+                     ("Mesh.Algorithm3D", 1), ("Mesh.Optimize", 1)):
         gmsh.option.setNumber(key, val)
 
 
@@ -241,7 +233,7 @@ def _cap_tag(model: BifurcationModel, extend: dict[str, float], points: np.ndarr
         c = c + extend.get(name, 0.0) * n
         if (np.abs((points - c) @ n).max() < 1e-6 * size
                 and np.linalg.norm(points - c, axis=1).max() < 2.0 * float(b.lumen_radius.max())):
-            return END_TAGS[name]
+            return tags.BRANCH_END_TAGS[name]
     return tags.WALL
 
 
@@ -257,9 +249,7 @@ def _smooth_wall(node_tags: np.ndarray, points: np.ndarray, wall_triangles: np.n
     (shared with the caps) and the caps stay fixed. ``wall_triangles``: gmsh node tags."""
     import pyvista
 
-    index = np.zeros(int(node_tags.max()) + 1, np.int64)
-    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-    used, inverse = np.unique(index[wall_triangles], return_inverse=True)
+    used, inverse = np.unique(gmsh_node_index(node_tags)[wall_triangles], return_inverse=True)
     faces = np.hstack([np.full((len(wall_triangles) // 3, 1), 3),
                        inverse.reshape(-1, 3)]).ravel()
     surface = pyvista.PolyData(points[used], faces)
@@ -310,7 +300,7 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
     gmsh.model.mesh.classifySurfaces(math.radians(FEATURE_ANGLE_DEG), True, True, math.pi)
     gmsh.model.mesh.createGeometry()
     faces = [t for _, t in gmsh.model.getEntities(2)]
-    by_tag: dict[int, list[int]] = {t: [] for t in (*END_TAGS.values(), tags.WALL)}
+    by_tag: dict[int, list[int]] = {t: [] for t in (*tags.BRANCH_END_TAGS.values(), tags.WALL)}
     for face in faces:
         _, xyz, _ = gmsh.model.mesh.getNodes(2, face, includeBoundary=True)
         by_tag[_cap_tag(model, extend, xyz.reshape(-1, 3))].append(face)
@@ -321,8 +311,7 @@ def _generate(gmsh: Any, model: BifurcationModel, extend: dict[str, float], size
     volume = gmsh.model.geo.addVolume([loop])
     gmsh.model.geo.synchronize()
     gmsh.model.addPhysicalGroup(3, [volume], tags.FLUID, name="fluid")
-    names = {tags.INLET: "inlet", tags.OUTLET_ICA: "outlet_ica", tags.OUTLET_ECA: "outlet_eca",
-             tags.WALL: "wall"}
+    names = {t: name for name, t in tags.LUMEN_FACET_TAGS.items()}
     for t, found in by_tag.items():
         gmsh.model.addPhysicalGroup(2, found, t, name=names[t])
     gmsh.model.mesh.setSizeCallback(lambda dim, tag, x, y, z, lc: size_of(x, y, z))
@@ -340,7 +329,9 @@ MESH_ATTEMPTS: tuple[tuple[float, float, int], ...] = ((45.0, 1.0e-3, 0), (20.0,
 
 
 def _mesh_gmsh(gmsh: Any, model: BifurcationModel, extend: dict[str, float],
-               size_of: Any) -> dict[str, Any]:
+               size_of: Any) -> tuple[dict[str, Any], MeshArrays]:
+    """Mesh the lumen (retrying ``MESH_ATTEMPTS``); its quality (``mesh_quality.json``) and
+    arrays (for the wall extrusion)."""
     t0 = time.perf_counter()
     errors = []
     for seam_deg, step, sides in MESH_ATTEMPTS:
@@ -350,68 +341,26 @@ def _mesh_gmsh(gmsh: Any, model: BifurcationModel, extend: dict[str, float],
         except Exception as err:  # gmsh raises bare Exception
             errors.append(f"seam {seam_deg:g} deg, step {step * 1e3:g} mm, "
                           f"{sides or 'circular'} sections: {err}")
+            log.warning("lumen meshing attempt failed: %s", errors[-1])
             gmsh.model.remove()
             gmsh.model.add("carotid")
     else:
         raise InputError("model.json: gmsh could not mesh the lumen: " + "; ".join(errors))
-    node_tags, coords, _ = gmsh.model.mesh.getNodes()
-    pts = coords.reshape(-1, 3)
-    index = np.zeros(int(node_tags.max()) + 1, np.int64)
-    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-    _, etags, enodes = gmsh.model.mesh.getElements(3)
-    tets = index[np.asarray(enodes[0], np.int64).reshape(-1, 4)]
-    sicn = gmsh.model.mesh.getElementQualities(etags[0], "minSICN")
-    gamma = gmsh.model.mesh.getElementQualities(etags[0], "gamma")
-    ang = np.rad2deg(dihedral_angles(pts, tets))
-    vols = signed_volumes(pts, tets)
-    # shortest edge of each cell against the size field at its centroid: geometric features
-    # smaller than the size field (slivers of faces) show up as ratios << 1
-    edges = np.stack([np.linalg.norm(pts[tets[:, i]] - pts[tets[:, j]], axis=1)
-                      for i in range(4) for j in range(i + 1, 4)], axis=1)
-    target = np.array([size_of(*c) for c in pts[tets].mean(axis=1)])
-    return {"cells": int(len(tets)), "vertices": int(len(pts)),
-            "min_edge_length_m": float(edges.min()),
-            "min_edge_to_size_ratio": float((edges.min(axis=1) / target).min()),
-            "min_dihedral_angle_deg": float(ang.min()),
-            "max_dihedral_angle_deg": float(ang.max()),
-            "p01_min_dihedral_angle_deg": float(np.percentile(ang.min(axis=1), 1)),
-            "inverted_cells": int((vols <= 0).sum()),
-            "min_sicn": float(np.min(sicn)), "mean_sicn": float(np.mean(sicn)),
-            "min_gamma": float(np.min(gamma)),
-            "mesh_volume_m3": float(vols.sum()), "solid_volume_m3": solid_volume,
-            "volume_relative_difference": abs(float(vols.sum()) - solid_volume) / solid_volume,
-            "meshing_time_s": time.perf_counter() - t0, "meshing_retries": errors}
+    fluid = gmsh_mesh_arrays(gmsh)
+    quality = {**cell_quality(fluid.points, fluid.tets),
+               **edge_quality(fluid.points, fluid.tets, size_of),
+               **gmsh_element_quality(gmsh)}
+    mesh_volume = quality["mesh_volume_m3"]
+    quality.update({"solid_volume_m3": solid_volume,
+                    "volume_relative_difference": abs(mesh_volume - solid_volume) / solid_volume,
+                    "meshing_time_s": time.perf_counter() - t0, "meshing_retries": errors})
+    return quality, fluid
 
 
-def _fluid_arrays(gmsh: Any) -> dict[str, Any]:
-    """Nodes, tetrahedra and the triangles of each facet tag of the meshed fluid model."""
-    node_tags, coords, _ = gmsh.model.mesh.getNodes()
-    index = np.zeros(int(node_tags.max()) + 1, np.int64)
-    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-    _, _, enodes = gmsh.model.mesh.getElements(3)
-    tris: dict[int, np.ndarray] = {}
-    for dim, tag in gmsh.model.getPhysicalGroups(2):
-        parts = []
-        for ent in gmsh.model.getEntitiesForPhysicalGroup(dim, tag):
-            _, _, en = gmsh.model.mesh.getElements(2, ent)
-            parts += [index[np.asarray(e, np.int64)].reshape(-1, 3) for e in en]
-        tris[int(tag)] = np.concatenate(parts)
-    return {"points": coords.reshape(-1, 3),
-            "tets": index[np.asarray(enodes[0], np.int64)].reshape(-1, 4), "tris": tris}
-
-
-def _wall_to_gmsh(gmsh: Any, wm: Any) -> None:
-    """The wall mesh as a discrete gmsh model (one volume, one surface per facet tag)."""
-    vol = gmsh.model.addDiscreteEntity(3)
-    gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(wm.points) + 1),
-                             wm.points.ravel())
-    gmsh.model.mesh.addElementsByType(vol, 4, [], (wm.tets + 1).ravel())
-    gmsh.model.addPhysicalGroup(3, [vol], tags.SOLID, name="solid")
-    for t in np.unique(wm.facet_values):
-        surf = gmsh.model.addDiscreteEntity(2)
-        gmsh.model.mesh.addElementsByType(surf, 2, [],
-                                          (wm.facets[wm.facet_values == t] + 1).ravel())
-        gmsh.model.addPhysicalGroup(2, [surf], int(t), name=tags.FACET_TAG_NAMES[int(t)])
+def _wall_arrays(wm: WallMesh) -> MeshArrays:
+    """The wall mesh with its facets grouped by tag (increasing)."""
+    return MeshArrays(wm.points, wm.tets, {int(t): wm.facets[wm.facet_values == t]
+                                           for t in np.unique(wm.facet_values)})
 
 
 def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
@@ -422,23 +371,13 @@ def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
 
     ``radius_factor`` and ``flow_extension`` override the case (tests, coarse runs).
     """
-    import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
-    from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
-
-    from twinflow.geometry.gmsh_loader import load_gmsh
-    from twinflow.geometry.tube import write_tagged_mesh
-
-    gmsh = load_gmsh()
 
     comm = MPI.COMM_WORLD if comm is None else comm
     surface_dir, out_dir = Path(surface_dir), Path(out_dir)
-    try:
-        case = json.loads(Path(case_json).read_text(encoding="utf-8"))
-        model = BifurcationModel.from_json(
-            json.loads((surface_dir / "model.json").read_text(encoding="utf-8")))
-    except FileNotFoundError as err:
-        raise InputError(f"{err.filename}: file not found") from None
+    case = read_json(case_json, "case file")
+    model = BifurcationModel.from_json(read_json(surface_dir / "model.json",
+                                                 "bifurcation model"))
     geo = case.get("geometry") or {}
     n_ext = float(geo.get("flow_extension", 3.0)) if flow_extension is None else flow_extension
     cell_size = (case.get("mesh") or {}).get("cell_size")
@@ -459,59 +398,45 @@ def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
 
     quality: dict[str, Any] = {}
     wall_q: dict[str, Any] = {}
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("carotid")
+    with gmsh_session("carotid") as gmsh:
         if comm.rank == 0:
-            quality = _mesh_gmsh(gmsh, model, extend, size_of)
-            fluid = _fluid_arrays(gmsh)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
+            quality, fluid = _mesh_gmsh(gmsh, model, extend, size_of)
+            log.info("lumen mesh: %d cells, smallest dihedral angle %.1f deg",
+                     quality["cells"], quality["min_dihedral_angle_deg"])
+        data = gmsh_to_dolfinx(gmsh, comm)
         gmsh.model.remove()
         # vessel wall: prism layers extruded from the fluid WALL (wall.py), rank 0
         gmsh.model.add("carotid_wall")
         if comm.rank == 0:
             t0 = time.perf_counter()
-            wm = extrude_wall(fluid["points"], fluid["tets"], fluid["tris"][tags.WALL],
-                              {t: fluid["tris"][t] for t in END_TAGS.values()}, model,
-                              extend)
-            wall_q = wall_quality(wm, fluid["points"], fluid["tets"],
-                                  fluid["tris"][tags.WALL], model, extend)
-            _wall_to_gmsh(gmsh, wm)
+            wm = extrude_wall(fluid.points, fluid.tets, fluid.facets[tags.WALL],
+                              {t: fluid.facets[t] for t in tags.BRANCH_END_TAGS.values()},
+                              model, extend)
+            wall_q = wall_quality(wm, fluid.points, fluid.tets, fluid.facets[tags.WALL], model,
+                                  extend)
+            arrays_to_gmsh(gmsh, _wall_arrays(wm), (tags.SOLID, "solid"),
+                           tags.FACET_TAG_NAMES)
             wall_q["meshing_time_s"] = time.perf_counter() - t0
-        wall_data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        gmsh.model.remove() if gmsh.model.list() else None
-        if initialised_here:
-            gmsh.finalize()
+            log.info("wall mesh: %d cells, smallest dihedral angle %.1f deg",
+                     wall_q["cells"], wall_q["min_dihedral_angle_deg"])
+        wall_data = gmsh_to_dolfinx(gmsh, comm)
     out_path = write_tagged_mesh(data, out_dir / "mesh.xdmf", comm)
     write_tagged_mesh(wall_data, out_dir / "wall_mesh.xdmf", comm)
     if comm.rank == 0:
-        wall_q.update({
-            "file": "wall_mesh.xdmf",
-            "geometry": f"{WALL_LAYERS} prism layers extruded from the fluid WALL "
-                        "triangles to the model's outer wall, 3 tetrahedra per prism",
-            "simplifications": WALL_SIMPLIFICATIONS,
-            "facet_tags": {"interface": tags.INTERFACE, "outer": tags.OUTER,
-                           "wall_end_cca": tags.WALL_END_CCA,
-                           "wall_end_ica": tags.WALL_END_ICA,
-                           "wall_end_eca": tags.WALL_END_ECA},
-            "cell_tag_solid": tags.SOLID,
-            "element": "linear tetrahedron (4 nodes)"})
-        quality["wall_mesh"] = wall_q
-        quality.update({
-            "flow_extension_diameters": n_ext,
-            "size_field": (f"min({cell_size} m, local lumen radius / "
-                           f"{MIN_CELLS_PER_RADIUS:g})" if cell_size else
-                           f"local lumen radius / {factor:g}"),
-            "geometry": "OpenCASCADE lofts of the parametric model (model.json), fused",
-            "simplifications": SIMPLIFICATIONS,
-            "facet_tags": {"inlet": tags.INLET, "outlet_ica": tags.OUTLET_ICA,
-                           "outlet_eca": tags.OUTLET_ECA, "wall": tags.WALL},
-            "cell_tag_fluid": tags.FLUID,
-            "element": "linear tetrahedron (4 nodes)"})
-        write_json_atomic(out_dir / "mesh_quality.json", quality)
+        wall = WallMeshQuality(
+            **wall_q, file="wall_mesh.xdmf",
+            geometry=f"{WALL_LAYERS} prism layers extruded from the fluid WALL "
+                     "triangles to the model's outer wall, 3 tetrahedra per prism",
+            simplifications=WALL_SIMPLIFICATIONS, facet_tags=tags.WALL_MESH_FACET_TAGS,
+            cell_tag_solid=tags.SOLID, element="linear tetrahedron (4 nodes)")
+        CarotidMeshQuality(
+            **quality, wall_mesh=wall, flow_extension_diameters=n_ext,
+            size_field=(f"min({cell_size} m, local lumen radius / "
+                        f"{MIN_CELLS_PER_RADIUS:g})" if cell_size else
+                        f"local lumen radius / {factor:g}"),
+            geometry="OpenCASCADE lofts of the parametric model (model.json), fused",
+            simplifications=SIMPLIFICATIONS, facet_tags=tags.LUMEN_FACET_TAGS,
+            cell_tag_fluid=tags.FLUID, element="linear tetrahedron (4 nodes)",
+        ).write(out_dir / "mesh_quality.json")
     comm.barrier()
     return out_path

@@ -9,16 +9,17 @@ list of ``(view, mask path)`` pairs. Views: ``transversal-cca``, ``transversal-i
 
 Outputs in ``out_dir``: ``lumen.vtp|.stl``, ``wall.vtp|.stl`` (outer wall surface; watertight,
 capped, cell array ``facet_tag``), ``model.json`` (branch axes and profiles, used by the
-mesher), ``measurements.json`` (SI; with ``sources``, ``notes`` and ``simplifications``).
+mesher), ``measurements.json`` (:class:`twinflow.artifacts.geometry.CarotidMeasurements`;
+SI, with ``sources``, ``notes`` and ``simplifications``).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from twinflow.artifacts.geometry import CarotidMeasurements
 from twinflow.errors import InputError
 from twinflow.geometry.carotid import images as im
 from twinflow.geometry.carotid.model import (
@@ -27,8 +28,11 @@ from twinflow.geometry.carotid.model import (
     measurements,
     model_from_images,
 )
-from twinflow.geometry.carotid.surface import build_surface, write_surface
-from twinflow.io import write_json_atomic
+from twinflow.geometry.carotid.surface import build_surface
+from twinflow.geometry.mesh_io import write_surface
+from twinflow.io import read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
 
 VIEWS = ("transversal-cca", "transversal-ica", "longitudinal")
 SIMPLIFICATIONS = [
@@ -43,25 +47,16 @@ SIMPLIFICATIONS = [
 ]
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-
-
 def find_views(masks_dir: Path, images_dir: Path | None) -> list[tuple[str, Path]]:
     """(view, mask path) pairs of a case (module docstring)."""
     masks_dir = Path(masks_dir)
     pairs: list[tuple[str, Path]] = []
     if images_dir is not None and (Path(images_dir) / "manifest.json").is_file():
-        man = _read_json(Path(images_dir) / "manifest.json")
+        man = read_json(Path(images_dir) / "manifest.json", "ingest manifest")
         for e in man.get("images", []):
             pairs.append((str(e.get("view", "")), masks_dir / str(e["image"])))
     elif (masks_dir / "manifest.json").is_file():
-        man = _read_json(masks_dir / "manifest.json")
+        man = read_json(masks_dir / "manifest.json", "segmentation manifest")
         for e in man.get("masks", []):
             pairs.append((str(e.get("view", "")), masks_dir / str(e["mask"])))
     else:
@@ -120,21 +115,25 @@ def write_outputs(model: BifurcationModel, ica_t: im.TransversalSection | None,
     for name, outer in (("lumen", False), ("wall", True)):
         surf = build_surface(model, outer, **kw)
         volumes[name] = float(surf.volume)
-        write_surface(surf, out_dir / f"{name}.vtp", out_dir / f"{name}.stl")
+        for suffix in (".vtp", ".stl"):
+            write_surface(surf, out_dir / f"{name}{suffix}")
     write_json_atomic(out_dir / "model.json", model.to_json())
-    meas = measurements(model, ica_t, cca_t)
-    meas.update({"lumen_volume_m3": volumes["lumen"], "outer_volume_m3": volumes["wall"],
-                 "sources": model.sources, "notes": model.notes,
-                 "simplifications": SIMPLIFICATIONS,
-                 "method": "Geroski et al. 2023 (J Big Data 10:72): template adapted to the "
-                           "patient's transversal and longitudinal cuts"})
-    return write_json_atomic(out_dir / "measurements.json", meas)
+    meas = CarotidMeasurements(
+        **measurements(model, ica_t, cca_t), lumen_volume_m3=volumes["lumen"],
+        outer_volume_m3=volumes["wall"], sources=model.sources, notes=model.notes,
+        simplifications=SIMPLIFICATIONS,
+        method="Geroski et al. 2023 (J Big Data 10:72): template adapted to the patient's "
+               "transversal and longitudinal cuts")
+    path = meas.write(out_dir / "measurements.json")
+    log.info("wrote %s: CCA lumen %.2f mm, NASCET stenosis %.0f %%", path,
+             1e3 * meas.cca_lumen_diameter_m, 100.0 * meas.stenosis_nascet)
+    return path
 
 
 def reconstruct_carotid(case_json: Path, masks_dir: Path, images_dir: Path | None,
                         out_dir: Path) -> Path:
     """Case entry point (module docstring); returns ``out_dir/measurements.json``."""
-    case = _read_json(Path(case_json))
+    case = read_json(case_json, "case file")
     if case.get("anatomy") not in (None, "carotid"):
         raise InputError(f"{case_json}: anatomy {case.get('anatomy')!r} is not carotid")
     template = Template.from_case(case)

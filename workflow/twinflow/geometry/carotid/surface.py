@@ -23,7 +23,6 @@ import numpy as np
 from twinflow.geometry import tags
 from twinflow.geometry.carotid.model import BifurcationModel
 
-END_TAGS: dict[str, int] = {"cca": tags.INLET, "ica": tags.OUTLET_ICA, "eca": tags.OUTLET_ECA}
 #: Grid step of the level-set sampling (m).
 DEFAULT_VOXEL_M = 0.15e-3
 
@@ -127,7 +126,7 @@ def _capped_level_set_surface(grid: Any, model: BifurcationModel, outer: bool,
         on = (np.abs((centres - centre) @ out_n) < 0.5 * voxel) & (normals @ out_n > 0.9)
         if not on.any():
             raise ValueError(f"no cap on the {name} end plane")
-        tag[on] = END_TAGS[name]
+        tag[on] = tags.BRANCH_END_TAGS[name]
     out = pv_polydata(surf)
     out.cell_data["facet_tag"] = tag
     return out
@@ -174,7 +173,7 @@ def cap_planar_holes(surf: Any, planes: list[tuple[str, np.ndarray, np.ndarray]]
         fan = np.stack([loop[:, 1], loop[:, 0], np.full(len(loop), n_pts)], axis=1)
         n_pts += 1
         new_faces.append(fan)
-        tag.append(np.full(len(fan), END_TAGS[name], np.int32))
+        tag.append(np.full(len(fan), tags.BRANCH_END_TAGS[name], np.int32))
     if not used.all():
         raise ValueError(f"{int((~used).sum())} open edges off the end planes")
     all_faces = np.concatenate(new_faces)
@@ -182,13 +181,3 @@ def cap_planar_holes(surf: Any, planes: list[tuple[str, np.ndarray, np.ndarray]]
     out = pv.PolyData(np.concatenate(new_points), cells)
     out.cell_data["facet_tag"] = np.concatenate(tag)
     return out
-
-
-def write_surface(surf: Any, vtp_path: Any, stl_path: Any) -> None:
-    """Write ``.vtp`` (with tags) and binary ``.stl`` atomically."""
-    from twinflow.io import atomic_path
-
-    with atomic_path(vtp_path) as tmp:
-        surf.save(str(tmp), binary=True)
-    with atomic_path(stl_path) as tmp:
-        surf.extract_surface(algorithm=None).triangulate().save(str(tmp), binary=True)

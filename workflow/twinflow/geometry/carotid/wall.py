@@ -100,7 +100,9 @@ The wall covers the whole fluid WALL, flow extensions included (not anatomical: 
 tube with the constant end section and the end wall thickness), so every fluid WALL vertex
 is an interface vertex. Linear (4-node) tetrahedra.
 
-Quality (:func:`wall_quality`): dihedral angles, inverted cells, the solid volume against
+Quality (:func:`wall_quality`): dihedral angles and inverted cells
+(:mod:`twinflow.geometry.quality`, whose measures also score the repairs of step 6), the
+solid volume against
 the model wall volume (outer union minus lumen union, clipped at the end planes;
 :func:`model_volumes`, midpoint quadrature on a ``VOLUME_GRID_M`` grid in each branch's
 frame, each point counted by the branch whose outer level set is lowest), with and without
@@ -120,6 +122,7 @@ from scipy.spatial import cKDTree
 
 from twinflow.geometry import tags
 from twinflow.geometry.carotid.model import BifurcationModel
+from twinflow.geometry.quality import cell_quality, min_dihedral_angles, signed_volumes
 
 #: Layers of prisms (each split into 3 tetrahedra) through the wall thickness. Two rather
 #: than three: where collisions keep the wall thin (divider, converging creases) the
@@ -161,9 +164,6 @@ OPTIMISE_BELOW_DEG = 10.0
 #: Grid step of the model volume quadrature (m); 0.1 mm changes the demo wall by 0.06 %.
 VOLUME_GRID_M = 0.2e-3
 
-END_RING_TAGS: dict[int, int] = {tags.INLET: tags.WALL_END_CCA,
-                                 tags.OUTLET_ICA: tags.WALL_END_ICA,
-                                 tags.OUTLET_ECA: tags.WALL_END_ECA}
 SIMPLIFICATIONS = [
     "wall = prism layers extruded from the fluid mesh's WALL triangles along smoothed "
     "vertex normals to the model's outer surface (straight rays, flat outer facets, "
@@ -443,18 +443,18 @@ def _flip_diagonals(lay: _Layers, pts: np.ndarray, below_deg: float, passes: int
         owners.setdefault(int(e), []).append(int(f))
     kept = 0
     for _ in range(passes):
-        q = np.rad2deg(_min_dihedral(pts, lay.all_tets())).reshape(lay.layers, nf, 3)
+        q = np.rad2deg(min_dihedral_angles(pts, lay.all_tets())).reshape(lay.layers, nf, 3)
         worst = q.min(axis=2)
         changed = False
         for k, f in zip(*np.nonzero(worst < below_deg), strict=True):
             for e in lay.side_edge[f]:
                 faces = np.array(owners[int(e)])
-                old = _min_dihedral(pts, lay.prism_tets(k, faces).reshape(-1, 4)).min()
+                old = min_dihedral_angles(pts, lay.prism_tets(k, faces).reshape(-1, 4)).min()
                 lay.diag[k, e] = ~lay.diag[k, e]
                 if np.isin(lay.codes(k, faces), (0, 7)).any():
                     lay.diag[k, e] = ~lay.diag[k, e]
                     continue
-                new = _min_dihedral(pts, lay.prism_tets(k, faces).reshape(-1, 4)).min()
+                new = min_dihedral_angles(pts, lay.prism_tets(k, faces).reshape(-1, 4)).min()
                 if new > old:
                     kept += 1
                     changed = True
@@ -589,7 +589,7 @@ def extrude_wall(points: np.ndarray, tets: np.ndarray, wall_tris: np.ndarray,
     unfold = 0
     for unfold in range(MAX_UNFOLD_PASSES + 1):
         pts = np.concatenate([x + (k / layers) * h[:, None] * nrm for k in range(layers + 1)])
-        vol = _signed_volumes(pts, tet)
+        vol = signed_volumes(pts, tet)
         if not (vol <= 0.0).any() or unfold == MAX_UNFOLD_PASSES:
             break
         prism = np.unique((np.nonzero(vol <= 0.0)[0] // 3) % len(base))
@@ -636,7 +636,7 @@ def extrude_wall(points: np.ndarray, tets: np.ndarray, wall_tris: np.ndarray,
     if len(bnd):
         if not (on_ring[bnd[:, 0]] & on_ring[bnd[:, 1]]).all():
             raise ValueError("an open edge of the WALL surface is not on an end cap")
-        ring_vals = np.array([END_RING_TAGS[t] for t in ring_tag[bnd[:, 0]]])
+        ring_vals = np.array([tags.WALL_END_RING_TAGS[t] for t in ring_tag[bnd[:, 0]]])
         bnd_id = np.nonzero(counts == 1)[0]
         for k in range(layers):
             # each side quad split by its diagonal, from the bottom of its first vertex
@@ -674,11 +674,9 @@ def _improve_worst(pts: np.ndarray, tets: np.ndarray, plane: np.ndarray, below_d
     tetrahedra if that is larger than before and no tetrahedron inverts. Returns the number
     of vertices moved and the largest displacement (m).
     """
-    from twinflow.geometry.carotid.mesh import dihedral_angles
-
     if below_deg <= 0:
         return 0, 0.0
-    worst = np.rad2deg(_min_dihedral(pts, tets))
+    worst = np.rad2deg(min_dihedral_angles(pts, tets))
     cand = np.unique(tets[worst < below_deg])
     cand = cand[~np.isnan(plane[cand, 0])]
     if len(cand) == 0:
@@ -705,26 +703,14 @@ def _improve_worst(pts: np.ndarray, tets: np.ndarray, plane: np.ndarray, below_d
             corners[:, t == v] = pts[v] + moves[:, None]
             flat_pts = corners.reshape(-1, 3)
             cells = np.arange(len(flat_pts)).reshape(-1, 4)
-            q = dihedral_angles(flat_pts, cells).min(axis=1).reshape(len(moves), -1)
-            ok = (_signed_volumes(flat_pts, cells).reshape(len(moves), -1) > 0).all(axis=1)
+            q = min_dihedral_angles(flat_pts, cells).reshape(len(moves), -1)
+            ok = (signed_volumes(flat_pts, cells).reshape(len(moves), -1) > 0).all(axis=1)
             score = np.where(ok, q.min(axis=1), -1.0)
             best = int(np.argmax(score))
             if best > 0 and score[best] > score[0]:
                 pts[v] = pts[v] + moves[best]
     disp = np.linalg.norm(pts[cand] - start, axis=1)
     return int((disp > 0).sum()), float(disp.max())
-
-
-def _min_dihedral(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    from twinflow.geometry.carotid.mesh import dihedral_angles
-
-    return dihedral_angles(points, tets).min(axis=1)
-
-
-def _signed_volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    p = points[tets]
-    return np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]),
-                     p[:, 3] - p[:, 0]) / 6.0
 
 
 def model_volumes(model: BifurcationModel, extend: dict[str, float], t_min: float = 0.0,
@@ -823,26 +809,18 @@ def wall_quality(wm: WallMesh, fluid_points: np.ndarray, fluid_tets: np.ndarray,
                  fluid_wall_tris: np.ndarray, model: BifurcationModel,
                  extend: dict[str, float]) -> dict[str, Any]:
     """The ``wall_mesh`` section of ``mesh_quality.json`` (module docstring, Quality)."""
-    from twinflow.geometry.carotid.mesh import dihedral_angles
-
-    ang = np.rad2deg(dihedral_angles(wm.points, wm.tets))
-    vol = _signed_volumes(wm.points, wm.tets)
-    mesh_volume = float(vol.sum())
+    quality = cell_quality(wm.points, wm.tets)
+    mesh_volume = quality["mesh_volume_m3"]
     inter = np.unique(wm.facets[wm.facet_values == tags.INTERFACE])
     fluid_wall = np.unique(fluid_wall_tris)
     dist, _ = cKDTree(fluid_points[fluid_wall]).query(wm.points[inter])
     raw = model_volumes(model, extend)
     floored = model_volumes(model, extend, MIN_THICKNESS_IMT * model.imt)
-    fluid_volume = float(_signed_volumes(fluid_points, fluid_tets).sum())
+    fluid_volume = float(signed_volumes(fluid_points, fluid_tets).sum())
     centroids = wm.points[wm.tets].mean(axis=1)
     bounded = floored["outer"] - fluid_volume
     return {
-        "cells": int(len(wm.tets)), "vertices": int(len(wm.points)),
-        "min_dihedral_angle_deg": float(ang.min()),
-        "max_dihedral_angle_deg": float(ang.max()),
-        "p01_min_dihedral_angle_deg": float(np.percentile(ang.min(axis=1), 1)),
-        "inverted_cells": int((vol <= 0).sum()),
-        "mesh_volume_m3": mesh_volume,
+        **quality,
         "model_wall_volume_m3": raw["wall"],
         "volume_relative_difference": (mesh_volume - raw["wall"]) / raw["wall"],
         "model_wall_volume_with_thickness_floor_m3": floored["wall"],

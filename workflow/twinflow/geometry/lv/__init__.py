@@ -5,6 +5,7 @@
 * :mod:`.volume` — 3D CT/MR label maps: base plane, marching-cubes surfaces;
 * :mod:`.surfaces` — the LV frame, volumes closed at the base, wall thickness, LV mass;
 * :mod:`.reconstruct` — ``reconstruct_lv`` and ``python -m twinflow.geometry.lv.reconstruct``;
+* :mod:`.ellipsoid` — the truncated prolate ellipsoid LV (Land et al. 2015) meshed with gmsh;
 * :mod:`.mesh` — ``mesh_lv`` and ``python -m twinflow.geometry.lv.mesh`` (gmsh -> XDMF with
-  the tags of :mod:`twinflow.geometry.lv_tags`).
+  the LV tags of :mod:`twinflow.geometry.tags`).
 """

@@ -10,15 +10,17 @@ Two routes, one output format:
   (Remeshing the reconstructed triangulations with gmsh's ``classifySurfaces`` /
   ``createGeometry`` failed on CNN-derived surfaces with "PLC Error: A segment and a facet
   intersect" where the wall is thinner than the cell size);
-* **measurements**: the truncated prolate ellipsoid of :mod:`twinflow.geometry.lv_ellipsoid`
+* **measurements**: the truncated prolate ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`
   (OpenCASCADE, exact tags) with the case's radii and base height.
 
-Output ``mesh.xdmf`` (+ ``mesh.h5``): mesh ``mesh``, facet tags ``facet_tags``, cell tags
-``cell_tags`` (names of :mod:`twinflow.geometry.tags`, tag values of
-:mod:`twinflow.geometry.lv_tags`: BASE 1, ENDO 2, EPI 3, MYOCARDIUM 1), read with
-``dolfinx.io.XDMFFile.read_mesh`` / ``read_meshtags``; also ``mesh.msh`` (gmsh, for
-:func:`twinflow.geometry.lv_ellipsoid.read_lv_mesh`) and ``mesh.json`` (base plane ``z_base_m``,
-sizes, cavity volume of the ENDO facets closed at the base vs the input surface).
+Output ``mesh.xdmf`` (+ ``mesh.h5``, :func:`twinflow.geometry.mesh_io.write_tagged_mesh`):
+mesh ``mesh``, facet tags ``facet_tags``, cell tags ``cell_tags`` (LV tags of
+:mod:`twinflow.geometry.tags`: BASE 1, ENDO 2, EPI 3, MYOCARDIUM 1), read with
+:func:`twinflow.geometry.mesh_io.read_tagged_mesh`; also ``mesh.msh`` (gmsh, for
+:func:`twinflow.geometry.mesh_io.read_msh`) and ``mesh.json``
+(:class:`twinflow.artifacts.mesh.LVMeshInfo`: base plane ``z_base_m``, sizes, cavity volume
+of the ENDO facets closed at the base vs the input surface, and the quality of the
+tetrahedra, :mod:`twinflow.geometry.quality`, measured on ``mesh.msh``).
 
 Run as ``python -m twinflow.geometry.lv.mesh GEOMETRY_DIR CASE_JSON OUT_DIR``.
 """
@@ -27,20 +29,34 @@ Run as ``python -m twinflow.geometry.lv.mesh GEOMETRY_DIR CASE_JSON OUT_DIR``.
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import math
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pyvista as pv
 from scipy.spatial import cKDTree
 
+from twinflow.artifacts.geometry import LVMeasurements
+from twinflow.artifacts.mesh import LVMeshInfo, LVShell, MeshFiles, MeshQuality
 from twinflow.errors import InputError, TwinflowError
-from twinflow.geometry import lv_tags, tags
+from twinflow.geometry import tags
+from twinflow.geometry.command import run_command
+from twinflow.geometry.gmsh_session import gmsh_session, load_gmsh
 from twinflow.geometry.lv.surfaces import LVSurfaces, read_surfaces, volume_closed_at_base
-from twinflow.io import atomic_path, write_json_atomic
+from twinflow.geometry.mesh_io import (
+    gmsh_to_dolfinx,
+    read_mesh_arrays,
+    write_msh,
+    write_tagged_mesh,
+)
+from twinflow.geometry.quality import cell_quality, edge_quality
+from twinflow.io import read_json
+
+log = logging.getLogger(__name__)
 
 #: Default LV cell size when the case gives none (case model: "LV: 5 mm").
 DEFAULT_CELL_SIZE_M = 5e-3
@@ -281,61 +297,40 @@ def build_shell_model(surfaces: LVSurfaces, cell_size: float, where: str = "lv m
     ENDO, EPI with exact tags; no reparametrisation or remeshing), and gmsh's Delaunay
     mesher fills the volume. Returns the shell's sampling info for ``mesh.json``.
     """
-    from twinflow.geometry.gmsh_loader import load_gmsh
-
     gmsh = load_gmsh()
-
     shell = radial_shell(surfaces, cell_size, where)
     pts = shell["points"]
     gmsh.model.add("lv_wall")
-    surf_tags = {lv_tags.BASE: shell["base"], lv_tags.ENDO: shell["endo"],
-                 lv_tags.EPI: shell["epi"]}
+    surf_tags = {tags.BASE: shell["base"], tags.ENDO: shell["endo"],
+                 tags.EPI: shell["epi"]}
     for tag in surf_tags:
         gmsh.model.addDiscreteEntity(2, tag)
-    gmsh.model.mesh.addNodes(2, lv_tags.ENDO, np.arange(1, len(pts) + 1), pts.ravel())
+    gmsh.model.mesh.addNodes(2, tags.ENDO, np.arange(1, len(pts) + 1), pts.ravel())
     for tag, tris in surf_tags.items():
         gmsh.model.mesh.addElementsByType(tag, 2, [], (tris + 1).ravel())
     # the wall as a geo volume bounded by the discrete surfaces (their mesh is kept)
     vol = gmsh.model.geo.addVolume([gmsh.model.geo.addSurfaceLoop(list(surf_tags))])
     gmsh.model.geo.synchronize()
-    for name, (tag, dim) in lv_tags.PHYSICAL_GROUPS.items():
+    for name, (tag, dim) in tags.LV_PHYSICAL_GROUPS.items():
         if dim == 2:
             gmsh.model.addPhysicalGroup(2, [tag], tag, name=name)
-    gmsh.model.addPhysicalGroup(3, [vol], lv_tags.MYOCARDIUM, name="MYOCARDIUM")
+    gmsh.model.addPhysicalGroup(3, [vol], tags.MYOCARDIUM, name="MYOCARDIUM")
     gmsh.option.setNumber("Mesh.MeshSizeMax", cell_size)
     gmsh.option.setNumber("Mesh.MeshSizeMin", 0.5 * cell_size)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)
     gmsh.option.setNumber("Mesh.Optimize", 1)
-    gmsh.option.setNumber("Mesh.RandomSeed", 1)
-    gmsh.option.setNumber("General.NumThreads", 1)
     gmsh.model.mesh.generate(3)
     return {k: shell[k] for k in ("rays", "rings", "around", "repaired_rays", "volume_scale")}
 
 
-def _export(out_dir: Path, comm: Any) -> tuple[Path, dict[str, Any]]:
-    """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5
-    (:func:`twinflow.geometry.tube.write_tagged_mesh`)."""
-    import dolfinx_solver  # noqa: F401  (must precede dolfinx)
-    from dolfinx.io import gmsh as gmshio
-
-    from twinflow.geometry.tube import write_tagged_mesh
-    from twinflow.geometry.gmsh_loader import load_gmsh
-
-    gmsh = load_gmsh()
-
+def _export(gmsh: ModuleType, out_dir: Path, comm: Any) -> tuple[Path, Any]:
+    """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5; returns
+    the XDMF path and the distributed ``MeshData``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if comm.rank == 0:
-        with atomic_path(out_dir / "mesh.msh") as tmp:
-            gmsh.write(str(tmp))
-    data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    mesh, facet_tags = data.mesh, data.facet_tags
-    out_path = write_tagged_mesh(data, out_dir / "mesh.xdmf", comm)
-    counts = {name: int(comm.allreduce(np.sum(facet_tags.values == tag)))
-              for name, (tag, dim) in lv_tags.PHYSICAL_GROUPS.items() if dim == 2}
-    n_cells = mesh.topology.index_map(3).size_global
-    n_vertices = mesh.topology.index_map(0).size_global
-    info = {"cells": int(n_cells), "vertices": int(n_vertices), "facets_per_tag": counts}
-    return out_path, info | {"_mesh": mesh, "_facet_tags": facet_tags}
+        write_msh(gmsh, out_dir / "mesh.msh")
+    data = gmsh_to_dolfinx(gmsh, comm)
+    return write_tagged_mesh(data, out_dir / "mesh.xdmf", comm), data
 
 
 def mesh_cavity_volume(mesh: Any, facet_tags: Any, z_base: float) -> float:
@@ -349,7 +344,7 @@ def mesh_cavity_volume(mesh: Any, facet_tags: Any, z_base: float) -> float:
     x = ufl.SpatialCoordinate(mesh)
     n = ufl.FacetNormal(mesh)
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
-    form = dolfinx.fem.form(-(x[2] - z_base) * n[2] * ds(lv_tags.ENDO))
+    form = dolfinx.fem.form(-(x[2] - z_base) * n[2] * ds(tags.ENDO))
     return float(mesh.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM))
 
 
@@ -366,13 +361,7 @@ def wall_volume(mesh: Any) -> float:
 # ------------------------------------------------------------------ entry point
 
 def _case_settings(case_json: Path) -> dict[str, Any]:
-    try:
-        case = json.loads(Path(case_json).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{case_json}: case file not found") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{case_json}: not valid JSON ({err.msg} at line {err.lineno})") \
-            from None
+    case = read_json(case_json, "case file")
     if case.get("anatomy") != "left-ventricle":
         raise InputError(f"{case_json}: not a left-ventricle case")
     return case
@@ -421,82 +410,76 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
 
     ``geometry_dir`` is the reconstruction output (``measurements.json`` + surfaces). The
     route follows ``measurements.json["source"]``: ``measurements`` meshes the exact
-    ellipsoid of :mod:`twinflow.geometry.lv_ellipsoid`, ``images`` / ``volume`` the
+    ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`, ``images`` / ``volume`` the
     end-diastolic surfaces. ``cell_size`` (m) overrides the case's ``mesh.cell_size``.
     """
     from mpi4py import MPI
 
-    from twinflow.geometry.lv_ellipsoid import EllipsoidLV, build_lv_ellipsoid_model
-    from twinflow.geometry.gmsh_loader import load_gmsh
-
-    gmsh = load_gmsh()
+    from twinflow.geometry.lv.ellipsoid import EllipsoidLV, build_lv_ellipsoid_model
 
     comm = MPI.COMM_WORLD if comm is None else comm
     case = _case_settings(case_json)
     geometry_dir, out_dir = Path(geometry_dir), Path(out_dir)
-    meas_path = geometry_dir / "measurements.json"
-    if not meas_path.is_file():
-        raise InputError(f"{meas_path}: not found (run the LV reconstruction first)")
-    meas = json.loads(meas_path.read_text(encoding="utf-8"))
+    meas = LVMeasurements.read(geometry_dir / "measurements.json")
     h = cell_size or (case.get("mesh") or {}).get("cell_size") or DEFAULT_CELL_SIZE_M
     if not h > 0:
         raise InputError(f"{case_json}: mesh cell_size must be > 0")
-    source = meas["source"]
-    z_base = float(meas["z_base_m"])
+    z_base = meas.z_base_m
     thickness_factor = wall_thickness_factor(case, scenario)
     surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor)
     shell_info: dict[str, Any] | None = None
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(["-noenv"], readConfigFiles=False, interruptible=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        if comm.rank == 0:
-            if source == "measurements":
-                e = meas["ellipsoid"]
-                f = thickness_factor  # remodelling: thinner wall at a fixed cavity
-                geo = EllipsoidLV(
-                    e["r_short_endo_m"], e["r_long_endo_m"],
-                    e["r_short_endo_m"] + f * (e["r_short_epi_m"] - e["r_short_endo_m"]),
-                    e["r_long_endo_m"] + f * (e["r_long_epi_m"] - e["r_long_endo_m"]), z_base)
-                build_lv_ellipsoid_model(geo, h)
-            else:
-                shell_info = build_shell_model(surfaces, h, str(geometry_dir))
-        out_path, info = _export(out_dir, comm)
-    except TwinflowError:
-        raise
-    except Exception as err:  # gmsh raises bare Exception: make it a one-line input error
-        msg = " ".join(str(err).split()) or type(err).__name__
-        raise InputError(f"{geometry_dir}: gmsh could not mesh the LV wall at cell size "
-                         f"{1e3 * h:g} mm ({msg})") from err
-    finally:
-        if gmsh.model.list():
-            gmsh.model.remove()
-        if initialised_here:
-            gmsh.finalize()
-    mesh, facet_tags = info.pop("_mesh"), info.pop("_facet_tags")
+    with gmsh_session() as gmsh:
+        try:
+            if comm.rank == 0:
+                if meas.source == "measurements":
+                    e = meas.ellipsoid
+                    f = thickness_factor  # remodelling: thinner wall at a fixed cavity
+                    geo = EllipsoidLV(
+                        e.r_short_endo_m, e.r_long_endo_m,
+                        e.r_short_endo_m + f * (e.r_short_epi_m - e.r_short_endo_m),
+                        e.r_long_endo_m + f * (e.r_long_epi_m - e.r_long_endo_m), z_base)
+                    build_lv_ellipsoid_model(geo, h)
+                else:
+                    shell_info = build_shell_model(surfaces, h, str(geometry_dir))
+            out_path, data = _export(gmsh, out_dir, comm)
+        except TwinflowError:
+            raise
+        except Exception as err:  # gmsh raises bare Exception: make it a one-line input error
+            msg = " ".join(str(err).split()) or type(err).__name__
+            raise InputError(f"{geometry_dir}: gmsh could not mesh the LV wall at cell size "
+                             f"{1e3 * h:g} mm ({msg})") from err
+    mesh, facet_tags = data.mesh, data.facet_tags
+    counts = {name: int(comm.allreduce(np.sum(facet_tags.values == tag)))
+              for name, (tag, dim) in tags.LV_PHYSICAL_GROUPS.items() if dim == 2}
     v_mesh = mesh_cavity_volume(mesh, facet_tags, z_base)
     v_wall = wall_volume(mesh)          # collective: every rank
-    v_surf = (meas["ellipsoid"]["cavity_volume_m3"] if source == "measurements"
+    v_surf = (meas.ellipsoid.cavity_volume_m3 if meas.source == "measurements"
               else volume_closed_at_base(surfaces.endo, z_base))
     if comm.rank == 0:
-        write_json_atomic(out_dir / "mesh.json", {
-            "source": source, "cell_size_m": float(h), "z_base_m": z_base,
-            "scenario": scenario, "wall_thickness_factor": thickness_factor,
-            "long_axis": [0.0, 0.0, 1.0], "apex_direction": "-z",
-            "tags": {name: tag for name, (tag, _) in lv_tags.PHYSICAL_GROUPS.items()},
-            "files": {"xdmf": out_path.name, "msh": "mesh.msh",
-                      "grids": [tags.MESH_NAME, tags.FACET_TAGS_NAME, tags.CELL_TAGS_NAME]},
-            **info,
-            "cavity_volume_mesh_m3": v_mesh, "cavity_volume_surface_m3": float(v_surf),
-            "cavity_volume_relative_difference": v_mesh / float(v_surf) - 1.0,
-            "wall_volume_mesh_m3": v_wall,
-            "shell": shell_info,
-            "end_diastolic_volume_segmentation_m3": meas.get("end_diastolic_volume_m3"),
-            "cavity_volume_mesh_vs_segmentation": (
-                v_mesh / meas["end_diastolic_volume_m3"] - 1.0
-                if meas.get("end_diastolic_volume_m3") else None),
-        })
+        arrays = read_mesh_arrays(out_dir / "mesh.msh")
+        quality = MeshQuality(**cell_quality(arrays.points, arrays.tets),
+                              **edge_quality(arrays.points, arrays.tets))
+        edv = meas.end_diastolic_volume_m3
+        LVMeshInfo(
+            source=meas.source, cell_size_m=float(h), z_base_m=z_base, scenario=scenario,
+            wall_thickness_factor=thickness_factor, long_axis=[0.0, 0.0, 1.0],
+            apex_direction="-z",
+            tags={name: tag for name, (tag, _) in tags.LV_PHYSICAL_GROUPS.items()},
+            files=MeshFiles(xdmf=out_path.name, msh="mesh.msh",
+                            grids=[tags.MESH_NAME, tags.FACET_TAGS_NAME, tags.CELL_TAGS_NAME]),
+            cells=mesh.topology.index_map(3).size_global,
+            vertices=mesh.topology.index_map(0).size_global, facets_per_tag=counts,
+            cavity_volume_mesh_m3=v_mesh, cavity_volume_surface_m3=float(v_surf),
+            cavity_volume_relative_difference=v_mesh / float(v_surf) - 1.0,
+            wall_volume_mesh_m3=v_wall,
+            shell=None if shell_info is None else LVShell(**shell_info),
+            end_diastolic_volume_segmentation_m3=edv,
+            cavity_volume_mesh_vs_segmentation=v_mesh / edv - 1.0 if edv else None,
+            quality=quality,
+        ).write(out_dir / "mesh.json")
+        log.info("wrote %s: %d cells, cavity volume %.1f mL (%+.2f %% vs the surface), "
+                 "smallest dihedral angle %.1f deg", out_path, quality.cells, v_mesh * 1e6,
+                 100.0 * (v_mesh / float(v_surf) - 1.0), quality.min_dihedral_angle_deg)
     comm.barrier()
     return out_path
 
@@ -511,14 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default=None,
                         help="scenario id: apply its drug arm's wall remodelling")
     args = parser.parse_args(argv)
-    try:
-        mesh_lv(args.geometry_dir, args.case_json, args.out_dir, args.cell_size,
-                scenario=args.scenario)
-    except TwinflowError as err:
-        for line in err.lines:
-            print(line, file=sys.stderr)
-        return err.exit_code
-    return 0
+    return run_command(lambda: mesh_lv(args.geometry_dir, args.case_json, args.out_dir,
+                                       args.cell_size, scenario=args.scenario), log)
 
 
 if __name__ == "__main__":  # pragma: no cover

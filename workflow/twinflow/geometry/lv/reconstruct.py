@@ -9,7 +9,7 @@ r"""Reconstruct a patient's LV from its masks (or its measurements) and measure 
 * ``volume`` — a 3D CT/MR label map (:mod:`~twinflow.geometry.lv.volume`): voxel-count and
   marching-cubes surface volumes;
 * ``measurements`` — the truncated prolate ellipsoid of the case's radii
-  (:mod:`twinflow.geometry.lv_ellipsoid`), exact volumes.
+  (:mod:`twinflow.geometry.lv.ellipsoid`), exact volumes.
 
 Inputs: ``images_dir/manifest.json`` (written by :mod:`twinflow.imaging.ingest`) lists the
 images with their view and phase; the mask of image ``NAME.nii.gz`` is
@@ -19,9 +19,9 @@ geometry, spacing in mm).
 Outputs in ``out_dir``: ``endo.vtp`` and ``epi.vtp`` (the end-diastolic — for
 ``measurements`` the reference — surfaces in the LV frame, metres, open at the base plane
 ``z = z_base_m``), ``endo-end-systole.vtp`` / ``epi-end-systole.vtp`` when available, and
-``measurements.json`` (volumes in m^3, mass in kg, lengths in m; see
-:func:`reconstruct_lv`). The cavity volume of the mesh is added by the mesh stage
-(``mesh.json``).
+``measurements.json`` (:class:`twinflow.artifacts.geometry.LVMeasurements`: volumes in m^3,
+mass in kg, lengths in m; see :func:`reconstruct_lv`). The cavity volume of the mesh is
+added by the mesh stage (``mesh.json``).
 
 Run as ``python -m twinflow.geometry.lv.reconstruct CASE_JSON MASKS_DIR IMAGES_DIR OUT_DIR``.
 """
@@ -29,7 +29,7 @@ Run as ``python -m twinflow.geometry.lv.reconstruct CASE_JSON MASKS_DIR IMAGES_D
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from twinflow.errors import InputError, TwinflowError
+from twinflow.artifacts.geometry import LVMeasurements
+from twinflow.errors import InputError
+from twinflow.geometry.command import run_command
 from twinflow.geometry.lv.biplane import (
     DEFAULT_VIEW_ANGLE_RAD,
     N_DISCS,
@@ -51,7 +53,9 @@ from twinflow.geometry.lv.surfaces import (
     rings_to_surface,
 )
 from twinflow.geometry.lv.volume import LabelVolume, volume_surfaces
-from twinflow.io import write_json_atomic
+from twinflow.io import read_json
+
+log = logging.getLogger(__name__)
 
 PHASES: tuple[str, ...] = ("end-diastole", "end-systole")
 
@@ -67,19 +71,10 @@ REFERENCES: list[str] = [
 
 # ------------------------------------------------------------------ inputs
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} not found") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-
-
 def _find_masks(images_dir: Path, masks_dir: Path, views: tuple[str, ...]
                 ) -> dict[tuple[str, str], Path]:
     """(view, phase) -> mask path for the images of ``views`` listed by ingest."""
-    manifest = _read_json(Path(images_dir) / "manifest.json", "ingest manifest")
+    manifest = read_json(Path(images_dir) / "manifest.json", "ingest manifest")
     found: dict[tuple[str, str], Path] = {}
     for entry in manifest.get("images", []):
         if entry.get("view") in views:
@@ -211,7 +206,7 @@ def ellipsoid_surface(rs: float, rl: float, z_base: float, n_theta: int = 48,
 
 
 def _from_measurements(case: dict[str, Any], case_json: Path, out_dir: Path) -> dict[str, Any]:
-    from twinflow.geometry.lv_ellipsoid import EllipsoidLV
+    from twinflow.geometry.lv.ellipsoid import EllipsoidLV
 
     m = (case.get("geometry") or {}).get("measurements") or {}
     try:
@@ -260,7 +255,7 @@ def reconstruct_lv(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: 
     ``simplifications``.
     """
     case_json, out_dir = Path(case_json), Path(out_dir)
-    case = _read_json(case_json, "case file")
+    case = read_json(case_json, "case file")
     if case.get("anatomy") != "left-ventricle":
         raise InputError(f"{case_json}: not a left-ventricle case")
     source = (case.get("geometry") or {}).get("source", "measurements")
@@ -290,7 +285,10 @@ def reconstruct_lv(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: 
         summary["end_systolic_volume_m3"] = esv
         summary["ejection_fraction"] = 1.0 - esv / ed["cavity_volume_m3"]
     summary.update(result)
-    return write_json_atomic(out_dir / "measurements.json", summary)
+    path = LVMeasurements(**summary).write(out_dir / "measurements.json")
+    log.info("wrote %s: end-diastolic volume %.1f mL (%s)", path,
+             1e6 * summary["end_diastolic_volume_m3"], source)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,13 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("images_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
-    try:
-        reconstruct_lv(args.case_json, args.masks_dir, args.images_dir, args.out_dir)
-    except TwinflowError as err:
-        for line in err.lines:
-            print(line, file=sys.stderr)
-        return err.exit_code
-    return 0
+    return run_command(lambda: reconstruct_lv(args.case_json, args.masks_dir, args.images_dir,
+                                              args.out_dir), log)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@ r"""LV surfaces in the LV frame and the measurements taken on them.
 
 **LV frame** (shared by every reconstruction route and the mesh): long axis ``z`` pointing
 from the apex to the base, base plane ``z = z_base`` (0 for reconstructed ventricles), apex
-towards ``-z``, metres — as :mod:`twinflow.geometry.lv_ellipsoid` and Land et al. 2015.
+towards ``-z``, metres — as :mod:`twinflow.geometry.lv.ellipsoid` and Land et al. 2015.
 The endocardium and the epicardium are *open* triangulated surfaces whose rim lies in the
 base plane.
 
@@ -33,7 +33,7 @@ import numpy as np
 import pyvista as pv
 
 from twinflow.errors import InputError
-from twinflow.io import atomic_path
+from twinflow.geometry.mesh_io import read_surface, write_surface
 
 #: Myocardial density 1.05 g/mL = 1050 kg/m^3 (Lang et al. 2015, J Am Soc Echocardiogr 28:1).
 MYOCARDIAL_DENSITY_KG_M3 = 1050.0
@@ -111,20 +111,12 @@ class LVSurfaces:
 
     def write(self, out_dir: Path, suffix: str = "") -> dict[str, str]:
         """Write ``endo<suffix>.vtp`` and ``epi<suffix>.vtp`` atomically; return the names."""
-        names = {}
-        for name, surf in (("endo", self.endo), ("epi", self.epi)):
-            path = Path(out_dir) / f"{name}{suffix}.vtp"
-            with atomic_path(path) as tmp:
-                surf.save(str(tmp), binary=True)
-            names[name] = path.name
-        return names
+        return {name: write_surface(surf, Path(out_dir) / f"{name}{suffix}.vtp").name
+                for name, surf in (("endo", self.endo), ("epi", self.epi))}
 
 
 def read_surfaces(geometry_dir: Path, z_base: float = 0.0, suffix: str = "") -> LVSurfaces:
     """Read the surfaces written by :meth:`LVSurfaces.write`."""
-    paths = [Path(geometry_dir) / f"{n}{suffix}.vtp" for n in ("endo", "epi")]
-    for p in paths:
-        if not p.is_file():
-            raise InputError(f"{p}: LV surface not found (run the reconstruction first)")
-    endo, epi = (pv.read(str(p)) for p in paths)
+    endo, epi = (read_surface(Path(geometry_dir) / f"{n}{suffix}.vtp", "LV surface")
+                 for n in ("endo", "epi"))
     return LVSurfaces(endo, epi, z_base)

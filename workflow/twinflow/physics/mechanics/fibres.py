@@ -41,7 +41,7 @@ import dolfinx.fem.petsc
 import numpy as np
 import ufl
 
-from twinflow.geometry import lv_tags
+from twinflow.geometry import tags as lv_tags
 
 _LINEAR = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
 

@@ -13,8 +13,10 @@ epi radii 10/20 mm and ``z_base = 5`` mm; :data:`LAND2015` holds those numbers.
 Built with the OpenCASCADE kernel: two unit spheres dilated to the ellipsoids, their
 difference intersected with a half-space box. The poles of the OCC spheres are model
 vertices, so the endo and epi apex points are mesh vertices (tagged ``ENDOPT``/``EPIPT``).
-Tags: :mod:`twinflow.geometry.lv_tags`. Units: whatever length unit the radii are given in
-(twinflow passes metres; the Land benchmark passes millimetres).
+Tags: the LV tags of :mod:`twinflow.geometry.tags`. Units: whatever length unit the radii are
+given in (twinflow passes metres; the Land benchmark passes millimetres). gmsh runs in a
+:func:`~twinflow.geometry.gmsh_session.gmsh_session`; files are written and read by
+:mod:`twinflow.geometry.mesh_io`.
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from twinflow.errors import InputError
-from twinflow.geometry import lv_tags
-from twinflow.geometry.gmsh_loader import load_gmsh
-from twinflow.io import atomic_path
-
-gmsh = load_gmsh()
+from twinflow.geometry import tags
+from twinflow.geometry.gmsh_session import gmsh_session, load_gmsh
+from twinflow.geometry.mesh_io import gmsh_to_dolfinx, write_msh
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ def build_lv_ellipsoid_model(geo: EllipsoidLV, cell_size: float, order: int = 1,
     apex (1.5 vs 3 mm).
     """
     geo.validate()
+    gmsh = load_gmsh()
     occ = gmsh.model.occ
     gmsh.model.add("lv_ellipsoid")
     outer = occ.addSphere(0, 0, 0, 1.0)
@@ -91,37 +93,36 @@ def build_lv_ellipsoid_model(geo: EllipsoidLV, cell_size: float, order: int = 1,
     if len(vol) != 1:
         raise InputError(f"lv_ellipsoid: expected one wall volume, got {len(vol)}")
     vtag = vol[0][1]
-    tags: dict[int, list[int]] = {lv_tags.BASE: [], lv_tags.ENDO: [], lv_tags.EPI: []}
+    faces: dict[int, list[int]] = {tags.BASE: [], tags.ENDO: [], tags.EPI: []}
     for dim, s in gmsh.model.getBoundary(vol, oriented=False):
         com = np.array(occ.getCenterOfMass(dim, s))
         bb = gmsh.model.getBoundingBox(dim, s)
         if abs(com[2] - geo.z_base) < 1e-6 * pad and (bb[5] - bb[2]) < 1e-3 * pad:
-            tags[lv_tags.BASE].append(s)
+            faces[tags.BASE].append(s)
             continue
         # a point on the surface: the parametric centre
         lo, hi = gmsh.model.getParametrizationBounds(dim, s)
         p = np.array(gmsh.model.getValue(dim, s, 0.5 * (np.array(lo) + np.array(hi))))
         d_endo = _on_ellipsoid(p, geo.r_short_endo, geo.r_long_endo)
         d_epi = _on_ellipsoid(p, geo.r_short_epi, geo.r_long_epi)
-        tags[lv_tags.ENDO if d_endo < d_epi else lv_tags.EPI].append(s)
-    for name, (tag, dim) in lv_tags.PHYSICAL_GROUPS.items():
+        faces[tags.ENDO if d_endo < d_epi else tags.EPI].append(s)
+    for name, (tag, dim) in tags.LV_PHYSICAL_GROUPS.items():
         if dim == 2:
-            if not tags[tag]:
+            if not faces[tag]:
                 raise InputError(f"lv_ellipsoid: no {name} surface found")
-            gmsh.model.addPhysicalGroup(2, tags[tag], tag, name=name)
-    gmsh.model.addPhysicalGroup(3, [vtag], lv_tags.MYOCARDIUM, name="MYOCARDIUM")
+            gmsh.model.addPhysicalGroup(2, faces[tag], tag, name=name)
+    gmsh.model.addPhysicalGroup(3, [vtag], tags.MYOCARDIUM, name="MYOCARDIUM")
     apex_points: list[int] = []
     for name, z in (("ENDOPT", -geo.r_long_endo), ("EPIPT", -geo.r_long_epi)):
         pts = [t for _, t in gmsh.model.getEntities(0)
                if np.allclose(gmsh.model.getValue(0, t, []), [0.0, 0.0, z], atol=1e-6 * pad)]
         if pts:
-            gmsh.model.addPhysicalGroup(0, pts[:1], lv_tags.PHYSICAL_GROUPS[name][0], name=name)
+            gmsh.model.addPhysicalGroup(0, pts[:1], tags.LV_PHYSICAL_GROUPS[name][0], name=name)
         apex_points += pts
     gmsh.option.setNumber("Mesh.CharacteristicLengthMax", cell_size)
     gmsh.option.setNumber("Mesh.CharacteristicLengthMin", 0.25 * cell_size)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 12)
     gmsh.option.setNumber("Mesh.Optimize", 1)
-    gmsh.option.setNumber("General.NumThreads", 1)
     if apex_cell_size is not None and apex_cell_size < cell_size:
         field = gmsh.model.mesh.field
         dist = field.add("Distance")
@@ -147,45 +148,21 @@ def mesh_lv_ellipsoid(r_short_endo: float, r_long_endo: float, r_short_epi: floa
 
     For the personalised LV: radii and the basal plane come from the reconstruction
     (e.g. endo radii from the cavity, epi radii = endo radii + wall thickness). Returns
-    ``out_path``; read it with :func:`read_lv_mesh`.
+    ``out_path``; read it with :func:`twinflow.geometry.mesh_io.read_msh`.
     """
     geo = EllipsoidLV(r_short_endo, r_long_endo, r_short_epi, r_long_epi, z_base)
     out = Path(out_path)
     if out.suffix != ".msh":
         raise InputError(f"{out}: LV mesh must be written as .msh")
-    gmsh.initialize(["-noenv"], readConfigFiles=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
+    with gmsh_session() as gmsh:
         build_lv_ellipsoid_model(geo, cell_size, order=order)
-        with atomic_path(out) as tmp:
-            gmsh.write(str(tmp))
-    finally:
-        gmsh.finalize()
-    return out
+        return write_msh(gmsh, out)
 
 
-def create_lv_mesh(comm, geo: EllipsoidLV, cell_size: float, order: int = 1,
-                   apex_cell_size: float | None = None):
+def create_lv_mesh(comm: Any, geo: EllipsoidLV, cell_size: float, order: int = 1,
+                   apex_cell_size: float | None = None) -> Any:
     """Mesh in memory on rank 0 and distribute: returns ``dolfinx.io.gmsh.MeshData``."""
-    import dolfinx_solver  # noqa: F401  (must precede dolfinx)
-    from dolfinx.io import gmsh as dgmsh
-
-    if not gmsh.isInitialized():
-        gmsh.initialize(["-noenv"], readConfigFiles=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
+    with gmsh_session() as gmsh:
         if comm.rank == 0:
             build_lv_ellipsoid_model(geo, cell_size, order=order, apex_cell_size=apex_cell_size)
-        return dgmsh.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        gmsh.finalize()
-
-
-def read_lv_mesh(comm, path: str | os.PathLike[str]):
-    """Read a mesh written by :func:`mesh_lv_ellipsoid` (``MeshData`` with facet tags)."""
-    import dolfinx_solver  # noqa: F401
-    from dolfinx.io import gmsh as dgmsh
-
-    if not Path(path).is_file():
-        raise InputError(f"{path}: LV mesh not found")
-    return dgmsh.read_from_msh(str(path), comm, 0, gdim=3)
+        return gmsh_to_dolfinx(gmsh, comm)
