@@ -66,15 +66,14 @@ def main() -> int:
     with TemporaryDirectory() as tmp:
         if args.carotid is not None:
             from twinflow.artifacts.mesh import CarotidMeshQuality
-            from twinflow.geometry.carotid.mesh import mesh_carotid
+            from twinflow.geometry.carotid.mesh import mesh_bifurcation
 
-            case = Path(tmp) / "case.json"
-            case.write_text(json.dumps({"anatomy": "carotid", "mesh": {"cell_size": None},
-                                        "geometry": {"flow_extension": 1.0}}))
             meshes = []
             for factor in args.factors:
                 out = Path(tmp) / f"carotid_{factor:g}"
-                mesh = mesh_carotid(args.carotid, case, out, radius_factor=factor)
+                mesh = mesh_bifurcation(args.carotid / "model.json", out / "mesh.xdmf",
+                                        out / "wall_mesh.xdmf", out / "mesh_quality.json",
+                                        flow_extension=1.0, radius_factor=factor)
                 quality = CarotidMeshQuality.read(out / "mesh_quality.json")
                 meshes.append((mesh, {"radius_factor": factor,
                                       "meshing_time_s": quality.meshing_time_s,

@@ -78,15 +78,13 @@ def test_reconstruction_matches_truth(synth3: Path, tmp_path: Path, k: int) -> N
 def patient0_mesh(patient0: tuple[Path, tuple], tmp_path_factory: pytest.TempPathFactory
                   ) -> Path:
     """Fluid and wall meshes of patient 0 (coarse: radius/3, 1-diameter extensions)."""
-    from twinflow.geometry.carotid.mesh import mesh_carotid
+    from twinflow.geometry.carotid.mesh import mesh_bifurcation
 
     out, _ = patient0
-    tmp = tmp_path_factory.mktemp("mesh0")
-    case = tmp / "case.json"
-    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
-                                "mesh": {"cell_size": None}}))
-    mesh_carotid(out, case, tmp / "mesh", radius_factor=3.0)
-    return tmp / "mesh"
+    mesh = tmp_path_factory.mktemp("mesh0") / "mesh"
+    mesh_bifurcation(out / "model.json", mesh / "mesh.xdmf", mesh / "wall_mesh.xdmf",
+                     mesh / "mesh_quality.json", flow_extension=1.0, radius_factor=3.0)
+    return mesh
 
 
 @pytest.mark.slow
@@ -319,13 +317,12 @@ def test_carotid_navier_stokes_one_and_two_ranks_agree(patient0: tuple[Path, tup
     """Coarse carotid mesh (radius/2.5, 0.5-diameter extensions), four P2/P1 steps of the
     pulsatile inflow with a flow split on 1 and 2 MPI ranks: the monitored series (flows,
     pressures, WSS) agree to rtol 1e-6 (acceptance of issue 6)."""
-    from twinflow.geometry.carotid.mesh import mesh_carotid
+    from twinflow.geometry.carotid.mesh import mesh_bifurcation
 
     out, _ = patient0
-    case = tmp_path / "case.json"
-    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 0.5},
-                                "mesh": {"cell_size": None}}))
-    xdmf = mesh_carotid(out, case, tmp_path / "mesh", radius_factor=2.5)
+    mesh = tmp_path / "mesh"
+    xdmf = mesh_bifurcation(out / "model.json", mesh / "mesh.xdmf", mesh / "wall_mesh.xdmf",
+                            mesh / "mesh_quality.json", flow_extension=0.5, radius_factor=2.5)
     settings = {"density": 1050.0, "viscosity": 3.5e-3, "period": 0.92, "time_step": 4e-3,
                 "cycles": 1, "max_steps": 4, "render": False,
                 "inflow": {"type": "holdsworth1999"},

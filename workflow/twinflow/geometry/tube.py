@@ -15,28 +15,44 @@ ranks with ``dolfinx.io.XDMFFile.read_mesh`` / ``read_meshtags``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import sys
 from pathlib import Path
 
+from twinflow.artifacts.mesh import MeshQuality
 from twinflow.errors import InputError
 from twinflow.geometry import tags
-from twinflow.geometry.command import run_command
 from twinflow.geometry.gmsh_session import gmsh_session
-from twinflow.geometry.mesh_io import gmsh_to_dolfinx, write_tagged_mesh
+from twinflow.geometry.mesh_io import gmsh_mesh_arrays, gmsh_to_dolfinx, write_tagged_mesh
+from twinflow.geometry.quality import cell_quality, edge_quality
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
+#: Default cell size: the lumen radius over this (as the carotid lumen mesher's default).
+DEFAULT_CELLS_PER_RADIUS = 6.0
 
-def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
-              order: int = 2, comm: object | None = None) -> Path:
+
+def mesh_tube(settings: Path, mesh: Path, quality: Path) -> Path:
+    """Stage ``mesh_tube``: the case's ``geometry.tube`` meshed at ``mesh.cell_size``
+    (default radius / 6, as the carotid lumen), second-order cells; returns ``mesh``."""
+    case = read_stage_settings(settings, "mesh_tube")
+    tube = case["geometry"]["tube"]
+    cell_size = case["mesh"]["cell_size"] or tube["radius"] / DEFAULT_CELLS_PER_RADIUS
+    return tube_mesh(tube["radius"], tube["length"], cell_size, Path(mesh),
+                     quality_json=Path(quality))
+
+
+def tube_mesh(radius: float, length: float, cell_size: float, out_path: Path,
+              order: int = 2, comm: object | None = None,
+              quality_json: Path | None = None) -> Path:
     """Mesh a straight tube with gmsh and write ``out_path`` (XDMF + HDF5).
 
     Parameters are SI (m). ``order`` is the geometric order of the cells (1 or 2). ``comm``
     is an mpi4py communicator (default COMM_WORLD); gmsh runs on rank 0 and DOLFINx
-    distributes the mesh before writing. Returns ``out_path``.
+    distributes the mesh before writing. With ``quality_json``, the quality of the linear
+    mesh (before the curved second-order nodes are added) is written there
+    (:class:`~twinflow.artifacts.mesh.MeshQuality`). Returns ``out_path``.
     """
     from mpi4py import MPI
 
@@ -48,18 +64,22 @@ def mesh_tube(radius: float, length: float, cell_size: float, out_path: Path,
     if cell_size > radius:
         raise InputError(f"{out_path}: cell size {cell_size} m exceeds the radius {radius} m")
     comm = MPI.COMM_WORLD if comm is None else comm
+    quality = None
     with gmsh_session("tube") as gmsh:
         if comm.rank == 0:
-            _build_tube_model(gmsh, radius, length, cell_size, order)
+            quality = _build_tube_model(gmsh, radius, length, cell_size, order)
         data = gmsh_to_dolfinx(gmsh, comm)
     out = write_tagged_mesh(data, Path(out_path), comm)
+    if quality_json is not None and comm.rank == 0:
+        quality.write(quality_json)
     log.info("wrote %s (%d cells)", out, data.mesh.topology.index_map(3).size_global)
     return out
 
 
 def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: float,
-                      order: int) -> None:
-    """Create the OpenCASCADE cylinder, its physical groups and the mesh (rank 0 only)."""
+                      order: int) -> MeshQuality:
+    """Create the OpenCASCADE cylinder, its physical groups and the mesh (rank 0 only);
+    returns the quality of the linear mesh."""
     occ = gmsh.model.occ
     volume = occ.addCylinder(0.0, 0.0, 0.0, 0.0, 0.0, length, radius)
     occ.synchronize()
@@ -80,23 +100,9 @@ def _build_tube_model(gmsh: object, radius: float, length: float, cell_size: flo
     gmsh.option.setNumber("Mesh.CharacteristicLengthMax", cell_size)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay
     gmsh.model.mesh.generate(3)
+    arrays = gmsh_mesh_arrays(gmsh)
+    quality = MeshQuality(**cell_quality(arrays.points, arrays.tets),
+                          **edge_quality(arrays.points, arrays.tets))
     if order == 2:
         gmsh.model.mesh.setOrder(2)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m twinflow.geometry.tube --radius R --length L --cell-size H --out mesh.xdmf``."""
-    parser = argparse.ArgumentParser(prog="python -m twinflow.geometry.tube",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--radius", type=float, required=True, help="m")
-    parser.add_argument("--length", type=float, required=True, help="m")
-    parser.add_argument("--cell-size", type=float, required=True, help="m")
-    parser.add_argument("--order", type=int, default=2, choices=(1, 2))
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    return run_command(lambda: mesh_tube(args.radius, args.length, args.cell_size, args.out,
-                                         order=args.order), log)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return quality

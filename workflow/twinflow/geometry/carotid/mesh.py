@@ -1,6 +1,6 @@
 """``mesh_carotid``: tetrahedral meshes of the reconstructed lumen and vessel wall (gmsh → XDMF).
 
-The lumen is built directly from the parametric model ``surface_dir/model.json``
+The lumen is built directly from the parametric model ``model.json``
 (:class:`~.model.BifurcationModel`) with gmsh's OpenCASCADE kernel, not from the faceted
 marching-cubes STL: a faceted surface had to be re-parametrised by ``classifySurfaces``,
 which fails on non-manifold triangulations ("one edge is incident to 4 triangles") and
@@ -82,6 +82,7 @@ from twinflow.geometry.mesh_io import (
 )
 from twinflow.geometry.quality import cell_quality, edge_quality, gmsh_element_quality
 from twinflow.io import read_json
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -363,24 +364,31 @@ def _wall_arrays(wm: WallMesh) -> MeshArrays:
                                            for t in np.unique(wm.facet_values)})
 
 
-def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
-                 radius_factor: float | None = None, flow_extension: float | None = None,
-                 comm: Any = None) -> Path:
-    """Mesh the lumen of ``surface_dir/model.json`` (``out_dir/mesh.xdmf``) and its vessel
-    wall (``out_dir/wall_mesh.xdmf``); returns ``out_dir/mesh.xdmf``.
+def mesh_carotid(settings: Path, model: Path, mesh: Path, wall_mesh: Path, quality: Path,
+                 radius_factor: float | None = None) -> Path:
+    """Stage ``mesh_carotid``: mesh the lumen and wall of ``model`` (``model.json``) with the
+    case's ``mesh.cell_size`` and ``geometry.flow_extension``; returns ``mesh``."""
+    case = read_stage_settings(settings, "mesh_carotid")
+    return mesh_bifurcation(Path(model), Path(mesh), Path(wall_mesh), Path(quality),
+                            cell_size=case["mesh"]["cell_size"],
+                            flow_extension=case["geometry"]["flow_extension"],
+                            radius_factor=radius_factor)
 
-    ``radius_factor`` and ``flow_extension`` override the case (tests, coarse runs).
+
+def mesh_bifurcation(model_json: Path, mesh: Path, wall_mesh: Path, quality_json: Path,
+                     cell_size: float | None = None, flow_extension: float = 3.0,
+                     radius_factor: float | None = None, comm: Any = None) -> Path:
+    """Mesh the lumen of the parametric model ``model_json`` (``mesh``, XDMF + HDF5) and its
+    vessel wall (``wall_mesh``); quality and settings to ``quality_json``; returns ``mesh``.
+
+    ``cell_size`` caps the size field (None: the local radius / ``radius_factor``, default
+    :data:`DEFAULT_RADIUS_FACTOR`); ``flow_extension`` in local diameters.
     """
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD if comm is None else comm
-    surface_dir, out_dir = Path(surface_dir), Path(out_dir)
-    case = read_json(case_json, "case file")
-    model = BifurcationModel.from_json(read_json(surface_dir / "model.json",
-                                                 "bifurcation model"))
-    geo = case.get("geometry") or {}
-    n_ext = float(geo.get("flow_extension", 3.0)) if flow_extension is None else flow_extension
-    cell_size = (case.get("mesh") or {}).get("cell_size")
+    model = BifurcationModel.from_json(read_json(model_json, "bifurcation model"))
+    n_ext = float(flow_extension)
     factor = DEFAULT_RADIUS_FACTOR if radius_factor is None else float(radius_factor)
     extend = {}
     for name, b in model.branches.items():
@@ -420,11 +428,11 @@ def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
             log.info("wall mesh: %d cells, smallest dihedral angle %.1f deg",
                      wall_q["cells"], wall_q["min_dihedral_angle_deg"])
         wall_data = gmsh_to_dolfinx(gmsh, comm)
-    out_path = write_tagged_mesh(data, out_dir / "mesh.xdmf", comm)
-    write_tagged_mesh(wall_data, out_dir / "wall_mesh.xdmf", comm)
+    out_path = write_tagged_mesh(data, mesh, comm)
+    write_tagged_mesh(wall_data, wall_mesh, comm)
     if comm.rank == 0:
         wall = WallMeshQuality(
-            **wall_q, file="wall_mesh.xdmf",
+            **wall_q, file=Path(wall_mesh).name,
             geometry=f"{WALL_LAYERS} prism layers extruded from the fluid WALL "
                      "triangles to the model's outer wall, 3 tetrahedra per prism",
             simplifications=WALL_SIMPLIFICATIONS, facet_tags=tags.WALL_MESH_FACET_TAGS,
@@ -437,6 +445,6 @@ def mesh_carotid(surface_dir: Path, case_json: Path, out_dir: Path,
             geometry="OpenCASCADE lofts of the parametric model (model.json), fused",
             simplifications=SIMPLIFICATIONS, facet_tags=tags.LUMEN_FACET_TAGS,
             cell_tag_fluid=tags.FLUID, element="linear tetrahedron (4 nodes)",
-        ).write(out_dir / "mesh_quality.json")
+        ).write(quality_json)
     comm.barrier()
     return out_path

@@ -1,14 +1,14 @@
 """``reconstruct_carotid``: label maps of a case → lumen/wall surfaces + measurements.json.
 
-Inputs: ``masks_dir/<name>.nii.gz`` label maps (0 background, 1 lumen, 2 wall; spacing in mm)
-and the view of each, from ``images_dir/manifest.json`` (ingest: ``{"images": [{"image",
-"view", ...}]}``; the mask of image ``X.nii.gz`` is ``masks_dir/X.nii.gz``), or
-``masks_dir/manifest.json`` (segmentation: ``{"masks": [{"mask", "view"}]}``), or an explicit
-list of ``(view, mask path)`` pairs. Views: ``transversal-cca``, ``transversal-ica``,
-``longitudinal``; any may be missing (the template fills in, see :mod:`.model`).
+Inputs: the label maps (0 background, 1 lumen, 2 wall; spacing in mm) listed by the masks
+manifest, the view of each from the images manifest
+(:class:`~twinflow.artifacts.images.MasksManifest`, :class:`~twinflow.artifacts.images.
+ImagesManifest`), or an explicit list of ``(view, mask path)`` pairs. Views:
+``transversal-cca``, ``transversal-ica``, ``longitudinal``; any may be missing (the template
+fills in, see :mod:`.model`); the case's ``geometry.template`` from the stage's settings.
 
-Outputs in ``out_dir``: ``lumen.vtp|.stl``, ``wall.vtp|.stl`` (outer wall surface; watertight,
-capped, cell array ``facet_tag``), ``model.json`` (branch axes and profiles, used by the
+Outputs (:class:`GeometryFiles`): ``lumen.vtp|.stl``, ``wall.vtp|.stl`` (outer wall surface;
+watertight, capped, cell array ``facet_tag``), ``model.json`` (branch axes and profiles, used by the
 mesher), ``measurements.json`` (:class:`twinflow.artifacts.geometry.CarotidMeasurements`;
 SI, with ``sources``, ``notes`` and ``simplifications``).
 """
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from twinflow.artifacts.geometry import CarotidMeasurements
+from twinflow.artifacts.images import ImagesManifest, MasksManifest
 from twinflow.errors import InputError
 from twinflow.geometry.carotid import images as im
 from twinflow.geometry.carotid.model import (
@@ -30,7 +32,8 @@ from twinflow.geometry.carotid.model import (
 )
 from twinflow.geometry.carotid.surface import build_surface
 from twinflow.geometry.mesh_io import write_surface
-from twinflow.io import read_json, write_json_atomic
+from twinflow.io import write_json_atomic
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +50,35 @@ SIMPLIFICATIONS = [
 ]
 
 
-def find_views(masks_dir: Path, images_dir: Path | None) -> list[tuple[str, Path]]:
-    """(view, mask path) pairs of a case (module docstring)."""
-    masks_dir = Path(masks_dir)
-    pairs: list[tuple[str, Path]] = []
-    if images_dir is not None and (Path(images_dir) / "manifest.json").is_file():
-        man = read_json(Path(images_dir) / "manifest.json", "ingest manifest")
-        for e in man.get("images", []):
-            pairs.append((str(e.get("view", "")), masks_dir / str(e["image"])))
-    elif (masks_dir / "manifest.json").is_file():
-        man = read_json(masks_dir / "manifest.json", "segmentation manifest")
-        for e in man.get("masks", []):
-            pairs.append((str(e.get("view", "")), masks_dir / str(e["mask"])))
-    else:
-        raise InputError(f"{masks_dir}: no manifest.json here or in the images folder that "
-                         "says which view each mask shows")
-    return [(v, p) for v, p in pairs if v in VIEWS]
+@dataclass(frozen=True, slots=True)
+class GeometryFiles:
+    """The files of a carotid reconstruction (each ``.vtp`` surface also as ``.stl``)."""
+
+    measurements: Path
+    model: Path
+    lumen: Path
+    wall: Path
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> GeometryFiles:
+        """The workflow's names (rules/geometry.smk) in ``folder``."""
+        folder = Path(folder)
+        return cls(folder / "measurements.json", folder / "model.json", folder / "lumen.vtp",
+                   folder / "wall.vtp")
+
+
+def find_views(images: Path, masks: Path) -> list[tuple[str, Path]]:
+    """(view, mask file) of every carotid view segmented, from the two manifests."""
+    listing = ImagesManifest.read(images)
+    segmented = {m.image: Path(masks).parent / m.mask for m in MasksManifest.read(masks).masks}
+    return [(e.view, segmented[e.image]) for e in listing.images
+            if e.view in VIEWS and e.image in segmented]
 
 
 def reconstruct_from_masks(views: Sequence[tuple[str, Path]], template: Template,
-                           out_dir: Path, voxel: float | None = None) -> Path:
-    """Reconstruct from explicit (view, mask) pairs; returns ``out_dir/measurements.json``."""
+                           out: Path | GeometryFiles, voxel: float | None = None) -> Path:
+    """Reconstruct from explicit (view, mask) pairs into ``out`` (files, or a folder with
+    the workflow's names); returns the measurements file."""
     by_view: dict[str, Path] = {}
     for view, path in views:
         if view in by_view:
@@ -98,7 +109,8 @@ def reconstruct_from_masks(views: Sequence[tuple[str, Path]], template: Template
         model = model_from_images(None, cca_t, ica_t, template)
     model.notes = notes + model.notes
     try:
-        return write_outputs(model, ica_t, cca_t, out_dir, voxel)
+        files = out if isinstance(out, GeometryFiles) else GeometryFiles.in_folder(out)
+        return write_outputs(model, ica_t, cca_t, files, voxel)
     except ValueError as err:  # surface.build_surface: ends that cannot be closed
         source = by_view.get("longitudinal", next(iter(by_view.values())))
         raise InputError(f"{source}: the reconstructed branches give no closed surface "
@@ -106,36 +118,33 @@ def reconstruct_from_masks(views: Sequence[tuple[str, Path]], template: Template
 
 
 def write_outputs(model: BifurcationModel, ica_t: im.TransversalSection | None,
-                  cca_t: im.TransversalSection | None, out_dir: Path,
+                  cca_t: im.TransversalSection | None, files: GeometryFiles,
                   voxel: float | None = None) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     kw = {} if voxel is None else {"voxel": voxel}
     volumes = {}
-    for name, outer in (("lumen", False), ("wall", True)):
+    for name, outer, path in (("lumen", False, files.lumen), ("wall", True, files.wall)):
         surf = build_surface(model, outer, **kw)
         volumes[name] = float(surf.volume)
         for suffix in (".vtp", ".stl"):
-            write_surface(surf, out_dir / f"{name}{suffix}")
-    write_json_atomic(out_dir / "model.json", model.to_json())
+            write_surface(surf, Path(path).with_suffix(suffix))
+    write_json_atomic(files.model, model.to_json())
     meas = CarotidMeasurements(
         **measurements(model, ica_t, cca_t), lumen_volume_m3=volumes["lumen"],
         outer_volume_m3=volumes["wall"], sources=model.sources, notes=model.notes,
         simplifications=SIMPLIFICATIONS,
         method="Geroski et al. 2023 (J Big Data 10:72): template adapted to the patient's "
                "transversal and longitudinal cuts")
-    path = meas.write(out_dir / "measurements.json")
+    path = meas.write(files.measurements)
     log.info("wrote %s: CCA lumen %.2f mm, NASCET stenosis %.0f %%", path,
              1e3 * meas.cca_lumen_diameter_m, 100.0 * meas.stenosis_nascet)
     return path
 
 
-def reconstruct_carotid(case_json: Path, masks_dir: Path, images_dir: Path | None,
-                        out_dir: Path) -> Path:
-    """Case entry point (module docstring); returns ``out_dir/measurements.json``."""
-    case = read_json(case_json, "case file")
-    if case.get("anatomy") not in (None, "carotid"):
-        raise InputError(f"{case_json}: anatomy {case.get('anatomy')!r} is not carotid")
-    template = Template.from_case(case)
-    views = find_views(Path(masks_dir), None if images_dir is None else Path(images_dir))
-    return reconstruct_from_masks(views, template, Path(out_dir))
+def reconstruct_carotid(settings: Path, images: Path, masks: Path, measurements: Path,
+                        model: Path, lumen: Path, wall: Path) -> Path:
+    """Stage ``reconstruct_carotid`` (module docstring); returns the measurements file."""
+    case = read_stage_settings(settings, "reconstruct_carotid")
+    views = find_views(Path(images), Path(masks))
+    return reconstruct_from_masks(views, Template.from_case(case),
+                                  GeometryFiles(Path(measurements), Path(model), Path(lumen),
+                                                Path(wall)))

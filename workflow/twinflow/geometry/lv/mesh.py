@@ -22,16 +22,15 @@ mesh ``mesh``, facet tags ``facet_tags``, cell tags ``cell_tags`` (LV tags of
 of the ENDO facets closed at the base vs the input surface, and the quality of the
 tetrahedra, :mod:`twinflow.geometry.quality`, measured on ``mesh.msh``).
 
-Run as ``python -m twinflow.geometry.lv.mesh GEOMETRY_DIR CASE_JSON OUT_DIR``.
+Run as ``twinflow mesh-lv --settings S --measurements M --mesh OUT.xdmf --info OUT.json``
+(stage ``mesh_lv``, one per scenario).
 """
 
 # ruff: noqa: I001  (dolfinx_solver must be imported before dolfinx)
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,7 +43,6 @@ from twinflow.artifacts.geometry import LVMeasurements
 from twinflow.artifacts.mesh import LVMeshInfo, LVShell, MeshFiles, MeshQuality
 from twinflow.errors import InputError, TwinflowError
 from twinflow.geometry import tags
-from twinflow.geometry.command import run_command
 from twinflow.geometry.gmsh_session import gmsh_session, load_gmsh
 from twinflow.geometry.lv.surfaces import LVSurfaces, read_surfaces, volume_closed_at_base
 from twinflow.geometry.mesh_io import (
@@ -54,7 +52,7 @@ from twinflow.geometry.mesh_io import (
     write_tagged_mesh,
 )
 from twinflow.geometry.quality import cell_quality, edge_quality
-from twinflow.io import read_json
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -323,14 +321,14 @@ def build_shell_model(surfaces: LVSurfaces, cell_size: float, where: str = "lv m
     return {k: shell[k] for k in ("rays", "rings", "around", "repaired_rays", "volume_scale")}
 
 
-def _export(gmsh: ModuleType, out_dir: Path, comm: Any) -> tuple[Path, Any]:
-    """Write the current gmsh model as mesh.msh and, through DOLFINx, mesh.xdmf/.h5; returns
-    the XDMF path and the distributed ``MeshData``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _export(gmsh: ModuleType, xdmf: Path, comm: Any) -> tuple[Path, Any]:
+    """Write the current gmsh model as a gmsh file beside ``xdmf`` (same stem, ``.msh``) and,
+    through DOLFINx, ``xdmf`` (+ ``.h5``); returns the XDMF path and the distributed
+    ``MeshData``."""
     if comm.rank == 0:
-        write_msh(gmsh, out_dir / "mesh.msh")
+        write_msh(gmsh, xdmf.with_suffix(".msh"))
     data = gmsh_to_dolfinx(gmsh, comm)
-    return write_tagged_mesh(data, out_dir / "mesh.xdmf", comm), data
+    return write_tagged_mesh(data, xdmf, comm), data
 
 
 def mesh_cavity_volume(mesh: Any, facet_tags: Any, z_base: float) -> float:
@@ -360,27 +358,6 @@ def wall_volume(mesh: Any) -> float:
 
 # ------------------------------------------------------------------ entry point
 
-def _case_settings(case_json: Path) -> dict[str, Any]:
-    case = read_json(case_json, "case file")
-    if case.get("anatomy") != "left-ventricle":
-        raise InputError(f"{case_json}: not a left-ventricle case")
-    return case
-
-
-def wall_thickness_factor(case: dict[str, Any], scenario_id: str | None) -> float:
-    """Remodelling of a scenario: the ``geometry.wall_thickness`` factor of its drug arm."""
-    from twinflow.drugs.effects import parameter_factors
-
-    if scenario_id is None:
-        return 1.0
-    for s in case.get("scenarios", []):
-        if s["id"] == scenario_id:
-            factors = parameter_factors(s.get("drug"), s.get("dose"), s.get("frequency"),
-                                        s.get("duration"))
-            return float(factors.get("geometry.wall_thickness", 1.0))
-    raise InputError(f"case has no scenario '{scenario_id}'")
-
-
 def remodel_wall(surfaces: LVSurfaces, factor: float) -> LVSurfaces:
     """Scale the wall thickness by ``factor`` at a fixed cavity.
 
@@ -403,29 +380,32 @@ def remodel_wall(surfaces: LVSurfaces, factor: float) -> LVSurfaces:
     return LVSurfaces(surfaces.endo, epi, surfaces.z_base)
 
 
-def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
-            cell_size: float | None = None, comm: Any | None = None,
-            scenario: str | None = None) -> Path:
-    """Mesh the LV of a case; returns ``out_dir/mesh.xdmf`` (module docstring).
+def mesh_lv(settings: Path, measurements: Path, mesh: Path, info: Path,
+            cell_size: float | None = None, comm: Any | None = None) -> Path:
+    """Stage ``mesh_lv``: mesh the LV of one scenario; returns ``mesh`` (module docstring).
 
-    ``geometry_dir`` is the reconstruction output (``measurements.json`` + surfaces). The
-    route follows ``measurements.json["source"]``: ``measurements`` meshes the exact
-    ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`, ``images`` / ``volume`` the
-    end-diastolic surfaces. ``cell_size`` (m) overrides the case's ``mesh.cell_size``.
+    ``measurements`` is the reconstruction (:class:`~twinflow.artifacts.geometry.
+    LVMeasurements`, surfaces beside it). The route follows its ``source``:
+    ``measurements`` meshes the exact ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`,
+    ``images`` / ``volume`` the end-diastolic surfaces. The scenario's drug arm thins the
+    wall (:func:`twinflow.drugs.effects.scenario_effects`). ``cell_size`` (m) overrides the
+    case's ``mesh.cell_size``; ``info`` receives :class:`~twinflow.artifacts.mesh.LVMeshInfo`.
     """
     from mpi4py import MPI
 
+    from twinflow.drugs.effects import scenario_effects
     from twinflow.geometry.lv.ellipsoid import EllipsoidLV, build_lv_ellipsoid_model
 
     comm = MPI.COMM_WORLD if comm is None else comm
-    case = _case_settings(case_json)
-    geometry_dir, out_dir = Path(geometry_dir), Path(out_dir)
-    meas = LVMeasurements.read(geometry_dir / "measurements.json")
-    h = cell_size or (case.get("mesh") or {}).get("cell_size") or DEFAULT_CELL_SIZE_M
+    case = read_stage_settings(settings, "mesh_lv")
+    geometry_dir, out_path = Path(measurements).parent, Path(mesh)
+    meas = LVMeasurements.read(measurements)
+    h = cell_size or case["mesh"]["cell_size"] or DEFAULT_CELL_SIZE_M
     if not h > 0:
-        raise InputError(f"{case_json}: mesh cell_size must be > 0")
+        raise InputError(f"{settings}: mesh cell_size must be > 0")
     z_base = meas.z_base_m
-    thickness_factor = wall_thickness_factor(case, scenario)
+    scenario = case["scenario"]["id"]
+    thickness_factor = scenario_effects(case["scenario"]).wall_thickness
     surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor)
     shell_info: dict[str, Any] | None = None
     with gmsh_session() as gmsh:
@@ -441,7 +421,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
                     build_lv_ellipsoid_model(geo, h)
                 else:
                     shell_info = build_shell_model(surfaces, h, str(geometry_dir))
-            out_path, data = _export(gmsh, out_dir, comm)
+            out_path, data = _export(gmsh, out_path, comm)
         except TwinflowError:
             raise
         except Exception as err:  # gmsh raises bare Exception: make it a one-line input error
@@ -456,7 +436,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
     v_surf = (meas.ellipsoid.cavity_volume_m3 if meas.source == "measurements"
               else volume_closed_at_base(surfaces.endo, z_base))
     if comm.rank == 0:
-        arrays = read_mesh_arrays(out_dir / "mesh.msh")
+        arrays = read_mesh_arrays(out_path.with_suffix(".msh"))
         quality = MeshQuality(**cell_quality(arrays.points, arrays.tets),
                               **edge_quality(arrays.points, arrays.tets))
         edv = meas.end_diastolic_volume_m3
@@ -465,7 +445,7 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
             wall_thickness_factor=thickness_factor, long_axis=[0.0, 0.0, 1.0],
             apex_direction="-z",
             tags={name: tag for name, (tag, _) in tags.LV_PHYSICAL_GROUPS.items()},
-            files=MeshFiles(xdmf=out_path.name, msh="mesh.msh",
+            files=MeshFiles(xdmf=out_path.name, msh=out_path.with_suffix(".msh").name,
                             grids=[tags.MESH_NAME, tags.FACET_TAGS_NAME, tags.CELL_TAGS_NAME]),
             cells=mesh.topology.index_map(3).size_global,
             vertices=mesh.topology.index_map(0).size_global, facets_per_tag=counts,
@@ -476,27 +456,9 @@ def mesh_lv(geometry_dir: Path, case_json: Path, out_dir: Path,
             end_diastolic_volume_segmentation_m3=edv,
             cavity_volume_mesh_vs_segmentation=v_mesh / edv - 1.0 if edv else None,
             quality=quality,
-        ).write(out_dir / "mesh.json")
+        ).write(info)
         log.info("wrote %s: %d cells, cavity volume %.1f mL (%+.2f %% vs the surface), "
                  "smallest dihedral angle %.1f deg", out_path, quality.cells, v_mesh * 1e6,
                  100.0 * (v_mesh / float(v_surf) - 1.0), quality.min_dihedral_angle_deg)
     comm.barrier()
     return out_path
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m twinflow.geometry.lv.mesh",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("geometry_dir", type=Path, help="reconstruction output folder")
-    parser.add_argument("case_json", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--cell-size", type=float, default=None, help="m (default: case)")
-    parser.add_argument("--scenario", default=None,
-                        help="scenario id: apply its drug arm's wall remodelling")
-    args = parser.parse_args(argv)
-    return run_command(lambda: mesh_lv(args.geometry_dir, args.case_json, args.out_dir,
-                                       args.cell_size, scenario=args.scenario), log)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

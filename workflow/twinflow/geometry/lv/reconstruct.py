@@ -1,7 +1,7 @@
 r"""Reconstruct a patient's LV from its masks (or its measurements) and measure it.
 
-``reconstruct_lv(case_json, masks_dir, images_dir, out_dir)`` follows the case's
-``geometry.source``:
+``reconstruct_lv(settings, images, masks, measurements)`` (stage ``reconstruct_lv``)
+follows the case's ``geometry.source``:
 
 * ``images`` — apical 4- and 2-chamber label maps (:mod:`~twinflow.geometry.lv.biplane`):
   EDV (and ESV / EF when end-systolic views exist) by the biplane method of discs
@@ -11,26 +11,23 @@ r"""Reconstruct a patient's LV from its masks (or its measurements) and measure 
 * ``measurements`` — the truncated prolate ellipsoid of the case's radii
   (:mod:`twinflow.geometry.lv.ellipsoid`), exact volumes.
 
-Inputs: ``images_dir/manifest.json`` (written by :mod:`twinflow.imaging.ingest`) lists the
-images with their view and phase; the mask of image ``NAME.nii.gz`` is
-``masks_dir/NAME.nii.gz`` (label map 0 background, 1 cavity, 2 myocardium, in the image
-geometry, spacing in mm).
+Inputs: the images manifest (written by :mod:`twinflow.imaging.ingest`) lists the images
+with their view and phase; the masks manifest (segmentation) names each image's label map
+(0 background, 1 cavity, 2 myocardium, in the image geometry, spacing in mm).
 
-Outputs in ``out_dir``: ``endo.vtp`` and ``epi.vtp`` (the end-diastolic — for
+Outputs beside ``measurements``: ``endo.vtp`` and ``epi.vtp`` (the end-diastolic — for
 ``measurements`` the reference — surfaces in the LV frame, metres, open at the base plane
 ``z = z_base_m``), ``endo-end-systole.vtp`` / ``epi-end-systole.vtp`` when available, and
 ``measurements.json`` (:class:`twinflow.artifacts.geometry.LVMeasurements`: volumes in m^3,
 mass in kg, lengths in m; see :func:`reconstruct_lv`). The cavity volume of the mesh is
 added by the mesh stage (``mesh.json``).
 
-Run as ``python -m twinflow.geometry.lv.reconstruct CASE_JSON MASKS_DIR IMAGES_DIR OUT_DIR``.
+Run as ``twinflow reconstruct-lv --settings S [--images I --masks M] --measurements OUT``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +35,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from twinflow.artifacts.geometry import LVMeasurements
+from twinflow.artifacts.images import ImagesManifest, MasksManifest
 from twinflow.errors import InputError
-from twinflow.geometry.command import run_command
 from twinflow.geometry.lv.biplane import (
     DEFAULT_VIEW_ANGLE_RAD,
     N_DISCS,
@@ -53,7 +50,7 @@ from twinflow.geometry.lv.surfaces import (
     rings_to_surface,
 )
 from twinflow.geometry.lv.volume import LabelVolume, volume_surfaces
-from twinflow.io import read_json
+from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +68,21 @@ REFERENCES: list[str] = [
 
 # ------------------------------------------------------------------ inputs
 
-def _find_masks(images_dir: Path, masks_dir: Path, views: tuple[str, ...]
+def _find_masks(images: Path, masks: Path, views: tuple[str, ...]
                 ) -> dict[tuple[str, str], Path]:
-    """(view, phase) -> mask path for the images of ``views`` listed by ingest."""
-    manifest = read_json(Path(images_dir) / "manifest.json", "ingest manifest")
+    """(view, phase) -> mask file of the images of ``views``, from the two manifests."""
+    listing = ImagesManifest.read(images)
+    segmented = {m.image: Path(masks).parent / m.mask for m in MasksManifest.read(masks).masks}
+    # a 3D volume is not segmented by the 2D U-Net: its label map is expected under the
+    # image's name in the masks folder (provided with the case, see _from_volume)
     found: dict[tuple[str, str], Path] = {}
-    for entry in manifest.get("images", []):
-        if entry.get("view") in views:
-            key = (entry["view"], entry.get("phase") or "end-diastole")
+    for entry in listing.images:
+        if entry.view in views:
+            key = (entry.view, entry.phase or "end-diastole")
             if key in found:
-                raise InputError(f"{images_dir}/manifest.json: several {key[0]} {key[1]} "
-                                 "images; keep one per view and phase")
-            found[key] = Path(masks_dir) / entry["image"]
+                raise InputError(f"{images}: several {key[0]} {key[1]} images; keep one per "
+                                 "view and phase")
+            found[key] = segmented.get(entry.image, Path(masks).parent / entry.image)
     return found
 
 
@@ -122,15 +122,14 @@ def read_label_volume(path: Path, name: str) -> LabelVolume:
 
 # ------------------------------------------------------------------ routes
 
-def _from_images(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: Path
-                 ) -> dict[str, Any]:
-    masks = _find_masks(images_dir, masks_dir, ("apical-4ch", "apical-2ch"))
+def _from_images(images: Path, masks_manifest: Path, out_dir: Path) -> dict[str, Any]:
+    masks = _find_masks(images, masks_manifest, ("apical-4ch", "apical-2ch"))
     result: dict[str, Any] = {"view_angle_rad": DEFAULT_VIEW_ANGLE_RAD}
     for phase in PHASES:
         keys = [("apical-4ch", phase), ("apical-2ch", phase)]
         if not all(k in masks for k in keys):
             if phase == "end-diastole":
-                raise InputError(f"{images_dir}/manifest.json: geometry source 'images' needs "
+                raise InputError(f"{images}: geometry source 'images' needs "
                                  "apical-4ch and apical-2ch images at end-diastole")
             continue
         v4, v2 = (read_apical_view(masks[k], f"{masks[k]}") for k in keys)
@@ -162,11 +161,10 @@ def _from_images(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: Pa
     return result
 
 
-def _from_volume(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: Path
-                 ) -> dict[str, Any]:
-    masks = _find_masks(images_dir, masks_dir, ("volume",))
+def _from_volume(images: Path, masks_manifest: Path, out_dir: Path) -> dict[str, Any]:
+    masks = _find_masks(images, masks_manifest, ("volume",))
     if ("volume", "end-diastole") not in masks:
-        raise InputError(f"{images_dir}/manifest.json: geometry source 'volume' needs a "
+        raise InputError(f"{images}: geometry source 'volume' needs a "
                          "'volume' image at end-diastole (or without phase)")
     result: dict[str, Any] = {}
     for phase in PHASES:
@@ -205,7 +203,7 @@ def ellipsoid_surface(rs: float, rl: float, z_base: float, n_theta: int = 48,
     return rings_to_surface(rings, np.array([0.0, 0.0, -rl]))
 
 
-def _from_measurements(case: dict[str, Any], case_json: Path, out_dir: Path) -> dict[str, Any]:
+def _from_measurements(case: dict[str, Any], settings: Path, out_dir: Path) -> dict[str, Any]:
     from twinflow.geometry.lv.ellipsoid import EllipsoidLV
 
     m = (case.get("geometry") or {}).get("measurements") or {}
@@ -214,7 +212,7 @@ def _from_measurements(case: dict[str, Any], case_json: Path, out_dir: Path) -> 
                           float(m["epi_short_radius"]), float(m["epi_long_radius"]),
                           float(m["base_height"]))
     except (KeyError, TypeError, ValueError):
-        raise InputError(f"{case_json}: geometry.measurements needs endo/epi short and long "
+        raise InputError(f"{settings}: geometry.measurements needs endo/epi short and long "
                          "radii and base_height (m)") from None
     geo.validate()
     # the epicardium as the "cavity" of an ellipsoid with the epicardial radii
@@ -243,32 +241,33 @@ def _from_measurements(case: dict[str, Any], case_json: Path, out_dir: Path) -> 
 
 # ------------------------------------------------------------------ entry point
 
-def reconstruct_lv(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: Path) -> Path:
-    """Reconstruct and measure the LV of a case; returns ``out_dir/measurements.json``.
+def reconstruct_lv(settings: Path, images: Path | None, masks: Path | None,
+                   measurements: Path) -> Path:
+    """Stage ``reconstruct_lv``: reconstruct and measure the LV; returns ``measurements``.
 
-    Top-level keys of measurements.json: ``source``, ``z_base_m`` (base plane of the LV
-    frame), ``end_diastolic_volume_m3`` (Simpson biplane / voxel count / exact ellipsoid),
-    ``end_systolic_volume_m3`` and ``ejection_fraction`` (when end-systolic masks exist),
-    ``cavity_volume_surface_m3`` (endocardial surface closed at the base), ``wall_volume_m3``
-    and ``lv_mass_kg`` (surfaces, 1.05 g/mL), ``wall_thickness_m`` (median 3D), per-phase
-    details under ``end-diastole`` / ``end-systole``, ``method``, ``references`` and
-    ``simplifications``.
+    ``images``/``masks``: the ingest and segmentation manifests (routes ``images`` and
+    ``volume``); surfaces are written beside ``measurements``. Top-level keys of
+    measurements.json (:class:`~twinflow.artifacts.geometry.LVMeasurements`): ``source``,
+    ``z_base_m`` (base plane of the LV frame), ``end_diastolic_volume_m3`` (Simpson biplane /
+    voxel count / exact ellipsoid), ``end_systolic_volume_m3`` and ``ejection_fraction``
+    (when end-systolic masks exist), ``cavity_volume_surface_m3`` (endocardial surface closed
+    at the base), ``wall_volume_m3`` and ``lv_mass_kg`` (surfaces, 1.05 g/mL),
+    ``wall_thickness_m`` (median 3D), per-phase details under ``end-diastole`` /
+    ``end-systole``, ``method``, ``references`` and ``simplifications``.
     """
-    case_json, out_dir = Path(case_json), Path(out_dir)
-    case = read_json(case_json, "case file")
-    if case.get("anatomy") != "left-ventricle":
-        raise InputError(f"{case_json}: not a left-ventricle case")
-    source = (case.get("geometry") or {}).get("source", "measurements")
+    case = read_stage_settings(settings, "reconstruct_lv")
+    out_dir = Path(measurements).parent
+    source = case["geometry"]["source"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    if source == "images":
-        result = _from_images(case_json, Path(masks_dir), Path(images_dir), out_dir)
-    elif source == "volume":
-        result = _from_volume(case_json, Path(masks_dir), Path(images_dir), out_dir)
-    elif source == "measurements":
-        result = _from_measurements(case, case_json, out_dir)
+    if source == "measurements":
+        result = _from_measurements(case, Path(settings), out_dir)
+    elif images is None or masks is None:
+        raise InputError(f"{settings}: geometry source {source!r} needs the images and masks "
+                         "manifests")
+    elif source == "images":
+        result = _from_images(Path(images), Path(masks), out_dir)
     else:
-        raise InputError(f"{case_json}: geometry.source {source!r} is not images, volume or "
-                         "measurements")
+        result = _from_volume(Path(images), Path(masks), out_dir)
     ed = result["end-diastole"]
     summary: dict[str, Any] = {
         "source": source, "z_base_m": float(result.pop("z_base_m", 0.0)),
@@ -285,23 +284,7 @@ def reconstruct_lv(case_json: Path, masks_dir: Path, images_dir: Path, out_dir: 
         summary["end_systolic_volume_m3"] = esv
         summary["ejection_fraction"] = 1.0 - esv / ed["cavity_volume_m3"]
     summary.update(result)
-    path = LVMeasurements(**summary).write(out_dir / "measurements.json")
+    path = LVMeasurements(**summary).write(measurements)
     log.info("wrote %s: end-diastolic volume %.1f mL (%s)", path,
              1e6 * summary["end_diastolic_volume_m3"], source)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m twinflow.geometry.lv.reconstruct",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("case_json", type=Path)
-    parser.add_argument("masks_dir", type=Path)
-    parser.add_argument("images_dir", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    args = parser.parse_args(argv)
-    return run_command(lambda: reconstruct_lv(args.case_json, args.masks_dir, args.images_dir,
-                                              args.out_dir), log)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
