@@ -39,16 +39,16 @@ def beat(cell_size: float, dt: float, duration: float) -> dict:
 
     from twinflow.geometry import lv_tags
     from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
-    from twinflow.physics.mechanics.active_stress import (
+    from twinflow.physics.heart.mechanics.active_stress import (
         ActiveStress,
         CalciumTransient,
         HunterMcCullochTerKeurs1998,
     )
-    from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
-    from twinflow.physics.mechanics.compressibility import Incompressible
-    from twinflow.physics.mechanics.fibres import ldrb_fibres
-    from twinflow.physics.mechanics.materials import HolzapfelOgden
-    from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+    from twinflow.physics.heart.mechanics.boundary_conditions import Fixed, Pressure
+    from twinflow.physics.heart.mechanics.compressibility import Incompressible
+    from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
+    from twinflow.physics.heart.mechanics.materials import HolzapfelOgden
+    from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
 
     comm = MPI.COMM_WORLD
     t0 = time.perf_counter()

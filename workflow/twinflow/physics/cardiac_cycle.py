@@ -2,7 +2,7 @@ r"""Cardiac cycle of the 3D LV coupled to the closed-loop 0D circulation (issue 
 
 Model
 -----
-* **3D LV** (:mod:`twinflow.physics.mechanics`): quasi-static finite-strain mechanics on the
+* **3D LV** (:mod:`twinflow.physics.heart.mechanics`): quasi-static finite-strain mechanics on the
   case's mesh, Holzapfel--Ogden passive law (case parameters), exactly incompressible
   Taylor--Hood P2--P1 (or the penalty form), LDRB fibres (Bayer et al. 2012) evaluated at the
   quadrature points of the forms (unit vectors there; the P1 nodal field is output only), base
@@ -10,7 +10,7 @@ Model
   (pericardium).
   Active stress :math:`T_a\,\mathbf f_0\otimes\mathbf f_0` with
   :math:`T_a(t) = T_{ref}\,[Ca]^n/([Ca]^n + C_{50}^n)`, the Hunter, McCulloch & ter Keurs 1998
-  steady-state relation (:mod:`~twinflow.physics.mechanics.active_stress`, n = 6.9,
+  steady-state relation (:mod:`~twinflow.physics.heart.mechanics.active_stress`, n = 6.9,
   C50 = 0.63 µM) at reference stretch, driven by the case's bi-exponential calcium transient
   :math:`[Ca](t) = Ca_d + (Ca_p - Ca_d)\,(e^{-s/\tau_d} - e^{-s/\tau_r})/N`,
   :math:`s = (t - t_{on}) \bmod RR`, N normalising the peak to :math:`Ca_p`.
@@ -23,7 +23,7 @@ Implicit (monolithic in the LV pressure) 3D--0D coupling: each time step solves 
 displacement/pressure fields **and** the cavity pressure :math:`p_{LV}` (a Lagrange multiplier)
 under the constraint :math:`V_{3D}(\mathbf u^{n+1}) = V^{n+1}_{LV,0D}(p_{LV}^{n+1})`, the LV
 volume the 0D model reaches over the step with :math:`p_{LV}^{n+1}` held
-(:class:`~twinflow.physics.mechanics.cavity.CavityNewton`; :math:`\partial V_{0D}/\partial p`
+(:class:`~twinflow.physics.heart.mechanics.cavity.CavityNewton`; :math:`\partial V_{0D}/\partial p`
 by central differences of the cheap 0D step). Valve opening and closing, isovolumic
 contraction/relaxation (both valves shut: the 0D volume stays put and the pressure is whatever
 the 3D wall needs) and ejection/filling follow from the 0D valve laws without phase logic.
@@ -97,14 +97,15 @@ from twinflow.geometry import lv_tags, tags
 from twinflow.io import write_json_atomic, write_text_atomic
 from twinflow.physics.circulation0d import (ML, MMHG, Circulation0D, periodic_0d_state,
                                             regazzoni_parameters)
-from twinflow.physics.mechanics import active_stress
-from twinflow.physics.mechanics.active_stress import ActiveStress, HunterMcCullochTerKeurs1998
-from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure, RobinSpring, Sliding
-from twinflow.physics.mechanics.cavity import CavityNewton
-from twinflow.physics.mechanics.compressibility import Compressible, Incompressible
-from twinflow.physics.mechanics.fibres import ldrb_fibres
-from twinflow.physics.mechanics.materials import Guccione, HolzapfelOgden, NeoHookean
-from twinflow.physics.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
+from twinflow.physics.heart.mechanics import active_stress
+from twinflow.physics.heart.mechanics.active_stress import ActiveStress, HunterMcCullochTerKeurs1998
+from twinflow.physics.heart.mechanics.boundary_conditions import (Fixed, Pressure, RobinSpring,
+                                                                  Sliding)
+from twinflow.physics.heart.mechanics.cavity import CavityNewton
+from twinflow.physics.heart.mechanics.compressibility import Compressible, Incompressible
+from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
+from twinflow.physics.heart.mechanics.materials import Guccione, HolzapfelOgden, NeoHookean
+from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
 
 SIMPLIFICATIONS = (
     "quasi-static mechanics (no inertia, no viscosity)",
@@ -862,7 +863,7 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         "calibration_applied": calibration_applied(case),
         "calibration_status": CALIBRATION_STATUS,
         "coupling": "implicit 3D-0D: cavity pressure as Lagrange multiplier of "
-                    "V_3D(u) = V_LV,0D(p) each step (twinflow.physics.mechanics.cavity)",
+                    "V_3D(u) = V_LV,0D(p) each step (twinflow.physics.heart.mechanics.cavity)",
         "simplifications": list(SIMPLIFICATIONS) + (_drug_simplifications() if factors else []),
     }
     return _write_outputs(out_dir, rows, summary, comm)

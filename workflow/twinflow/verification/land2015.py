@@ -76,11 +76,11 @@ from twinflow.errors import InputError
 from twinflow.geometry import lv_tags
 from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
 from twinflow.io import write_json_atomic
-from twinflow.physics.mechanics.active_stress import ActiveStress
-from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
-from twinflow.physics.mechanics.compressibility import Incompressible
-from twinflow.physics.mechanics.materials import Guccione
-from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+from twinflow.physics.heart.mechanics.active_stress import ActiveStress
+from twinflow.physics.heart.mechanics.boundary_conditions import Fixed, Pressure
+from twinflow.physics.heart.mechanics.compressibility import Incompressible
+from twinflow.physics.heart.mechanics.materials import Guccione
+from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
 
 #: Reference values (mm); sources in the module docstring.
 REFERENCE: dict[int, dict[str, float]] = {

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import ufl
 
-from twinflow.physics.mechanics.invariants import I4
+from twinflow.physics.heart.mechanics.invariants import I4
 
 SIMPLIFICATIONS = (
     "active tension: HMT 1998 steady-state tension-calcium-stretch relation applied "

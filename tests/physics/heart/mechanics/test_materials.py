@@ -10,13 +10,13 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from twinflow.physics.mechanics.active_stress import (
+from twinflow.physics.heart.mechanics.active_stress import (
     ActiveStress,
     CalciumTransient,
     HunterMcCullochTerKeurs1998,
 )
-from twinflow.physics.mechanics.compressibility import Compressible
-from twinflow.physics.mechanics.materials import Guccione, HolzapfelOgden, NeoHookean
+from twinflow.physics.heart.mechanics.compressibility import Compressible
+from twinflow.physics.heart.mechanics.materials import Guccione, HolzapfelOgden, NeoHookean
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,10 @@ from typing import Any
 
 import ufl
 
-from twinflow.physics.mechanics.kinematics import GreenLagrangeStrain, IsochoricDeformationGradient
+from twinflow.physics.heart.mechanics.kinematics import (
+    GreenLagrangeStrain,
+    IsochoricDeformationGradient,
+)
 
 
 @dataclass(slots=True)

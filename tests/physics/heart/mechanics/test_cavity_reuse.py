@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import dolfinx_solver  # noqa: F401
 import numpy as np
-import pytest
-from cycle_helpers import coarse_case
 from mpi4py import MPI
-
-
-@pytest.fixture(scope="module")
-def coarse(tmp_path_factory):
-    return coarse_case(tmp_path_factory.mktemp("lvreuse"))
 
 
 def _path(mesh, case, reuse: bool) -> tuple[list[tuple[float, float]], int, int]:
@@ -35,8 +28,8 @@ def _path(mesh, case, reuse: bool) -> tuple[list[tuple[float, float]], int, int]
     return out, model.newton.factorisations, sum(model.newton.iterations)
 
 
-def test_reused_factorisation_gives_the_exact_newton_solution(coarse):
-    mesh, case = coarse
+def test_reused_factorisation_gives_the_exact_newton_solution(coarse_lv):
+    mesh, case = coarse_lv
     exact, f_exact, _ = _path(mesh, case, reuse=False)
     lagged, f_lagged, _ = _path(mesh, case, reuse=True)
     a, b = np.array(exact), np.array(lagged)

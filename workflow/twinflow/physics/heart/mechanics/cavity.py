@@ -1,7 +1,7 @@
 r"""Cavity pressure as an unknown: Newton on the bordered (saddle-point) system.
 
 The mechanics residual :math:`R(\mathbf u; p_c)` of
-:class:`~twinflow.physics.mechanics.solver.CardiacMechanicsProblem` is linear in the
+:class:`~twinflow.physics.heart.mechanics.solver.CardiacMechanicsProblem` is linear in the
 endocardial pressure :math:`p_c` (a ``Constant``): :math:`\partial R/\partial p_c = \mathbf g`,
 :math:`\mathbf g = \int_{\Gamma_{endo}} J\mathbf F^{-T}\mathbf N\cdot\delta\mathbf u\,dA`.
 A scalar constraint closes the system,
@@ -48,7 +48,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from twinflow.physics.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
+from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
 
 _DEBUG = bool(os.environ.get("TWINFLOW_CAVITY_DEBUG"))
 
@@ -269,6 +269,6 @@ class CavityNewton:
 
 
 def _record(its: int, seconds: float):
-    from twinflow.physics.mechanics.solver import SolveRecord
+    from twinflow.physics.heart.mechanics.solver import SolveRecord
 
     return SolveRecord(float("nan"), its, seconds)

@@ -23,13 +23,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from twinflow.verification import land2015
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_problem1_beam_coarse():
@@ -121,7 +119,7 @@ def test_ldrb_fibres_at_quadrature_points_are_unit_and_orthogonal():
     from mpi4py import MPI
 
     from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
-    from twinflow.physics.mechanics.fibres import ldrb_fibres
+    from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
 
     md = create_lv_mesh(MPI.COMM_SELF, LAND2015, cell_size=4.0, order=1)
     ff = ldrb_fibres(md.mesh, md.facet_tags, 60.0, -60.0, degree=1, quadrature_degree=4)
@@ -145,12 +143,12 @@ def test_problem3_with_the_lv_pipelines_ldrb_fibres():
 
     from twinflow.geometry import lv_tags
     from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh
-    from twinflow.physics.mechanics.active_stress import ActiveStress
-    from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
-    from twinflow.physics.mechanics.compressibility import Incompressible
-    from twinflow.physics.mechanics.fibres import ldrb_fibres
-    from twinflow.physics.mechanics.materials import Guccione
-    from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+    from twinflow.physics.heart.mechanics.active_stress import ActiveStress
+    from twinflow.physics.heart.mechanics.boundary_conditions import Fixed, Pressure
+    from twinflow.physics.heart.mechanics.compressibility import Incompressible
+    from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
+    from twinflow.physics.heart.mechanics.materials import Guccione
+    from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
 
     md = create_lv_mesh(MPI.COMM_WORLD, LAND2015, cell_size=4.0, order=2, apex_cell_size=0.5)
     ff = ldrb_fibres(md.mesh, md.facet_tags, 90.0, -90.0, degree=2, quadrature_degree=6)

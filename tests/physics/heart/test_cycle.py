@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from cycle_helpers import coarse_case
 
 from twinflow.errors import InputError
 from twinflow.physics.circulation0d import (
@@ -93,7 +92,7 @@ def test_remodelled_measurements_keeps_cavity():
 
 def test_calcium_and_tension():
     from twinflow.physics.cardiac_cycle import Activation, CalciumTransient
-    from twinflow.physics.mechanics.active_stress import HunterMcCullochTerKeurs1998
+    from twinflow.physics.heart.mechanics.active_stress import HunterMcCullochTerKeurs1998
 
     ca = CalciumTransient(0.1, 1.0, 0.5, 0.05, 0.2, 0.8)
     ts = np.linspace(0, 0.8, 4001)
@@ -110,15 +109,10 @@ def test_calcium_and_tension():
     assert tim["peak"] == pytest.approx(1e5 / (1 + 10 ** (-0.2 * 6.9)), rel=1e-3)
 
 
-@pytest.fixture(scope="module")
-def coarse(tmp_path_factory):
-    return coarse_case(tmp_path_factory.mktemp("lvcoarse"))
-
-
-def test_short_coupled_run_outputs(coarse, tmp_path):
+def test_short_coupled_run_outputs(coarse_lv, tmp_path):
     from twinflow.physics.cardiac_cycle import CycleSettings, run_cycle
 
-    mesh, case = coarse
+    mesh, case = coarse_lv
     out = run_cycle(mesh, case, "baseline", tmp_path / "o",
                     CycleSettings(time_step=0.005, max_beats=1, max_steps=8, output_every=4))
     s = json.loads(out.read_text())
@@ -140,10 +134,10 @@ def test_short_coupled_run_outputs(coarse, tmp_path):
     assert (tmp_path / "o" / "fields.xdmf").is_file()
 
 
-def test_inflation_study(coarse, tmp_path):
+def test_inflation_study(coarse_lv, tmp_path):
     from twinflow.physics.cardiac_cycle import CycleSettings, run_cycle
 
-    mesh, case = coarse
+    mesh, case = coarse_lv
     d = json.loads(case.read_text())
     d["physics"]["study"] = "inflation"
     c2 = tmp_path / "case.json"
@@ -157,7 +151,7 @@ def test_inflation_study(coarse, tmp_path):
     assert all(b > a for a, b in zip(v, v[1:], strict=False))  # monotone passive P-V curve
 
 
-def test_cycle_uses_unit_fibres_at_quadrature_points(coarse):
+def test_cycle_uses_unit_fibres_at_quadrature_points(coarse_lv):
     """The cycle's material and active stress see unit fibres at every quadrature point
     (a P1 interpolant of the LDRB fibres averages |f0|^2 ~ 0.5-0.6 there on these meshes)."""
     import dolfinx
@@ -166,7 +160,7 @@ def test_cycle_uses_unit_fibres_at_quadrature_points(coarse):
 
     from twinflow.physics.cardiac_cycle import QUADRATURE_DEGREE, build_lv
 
-    mesh, case = coarse
+    mesh, case = coarse_lv
     model = build_lv(mesh, json.loads(case.read_text()), MPI.COMM_WORLD)
     pb = model.problem
     assert pb.quadrature_degree == QUADRATURE_DEGREE == model.fibres.quadrature_degree

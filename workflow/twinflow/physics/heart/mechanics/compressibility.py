@@ -16,7 +16,7 @@ from typing import Any
 
 import ufl
 
-from twinflow.physics.mechanics.kinematics import Jacobian
+from twinflow.physics.heart.mechanics.kinematics import Jacobian
 
 
 @dataclass(slots=True)

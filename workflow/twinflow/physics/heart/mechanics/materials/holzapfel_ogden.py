@@ -24,7 +24,7 @@ from typing import Any
 
 import ufl
 
-from twinflow.physics.mechanics.invariants import I1, I4, I8
+from twinflow.physics.heart.mechanics.invariants import I1, I4, I8
 
 KPA = 1.0e3
 

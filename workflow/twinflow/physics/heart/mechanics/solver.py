@@ -46,8 +46,10 @@ import ufl
 from petsc4py import PETSc
 from mpi4py import MPI
 
-from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure, RobinSpring, Sliding
-from twinflow.physics.mechanics.kinematics import DeformationGradient, IsochoricDeformationGradient
+from twinflow.physics.heart.mechanics.boundary_conditions import (Fixed, Pressure, RobinSpring,
+                                                                  Sliding)
+from twinflow.physics.heart.mechanics.kinematics import (DeformationGradient,
+                                                         IsochoricDeformationGradient)
 
 DEFAULT_PETSC_OPTIONS: dict[str, Any] = {
     "snes_type": "newtonls",

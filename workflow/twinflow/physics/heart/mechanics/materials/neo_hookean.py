@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from twinflow.physics.mechanics.invariants import I1
+from twinflow.physics.heart.mechanics.invariants import I1
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from mpi4py import MPI
 
 from twinflow.geometry import lv_tags
 from twinflow.geometry.lv_ellipsoid import LAND2015, create_lv_mesh, mesh_lv_ellipsoid, read_lv_mesh
-from twinflow.physics.mechanics.fibres import ldrb_fibres
+from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
 
 
 @pytest.fixture(scope="module")

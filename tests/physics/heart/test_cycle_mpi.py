@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 MPIRUN = Path(sys.executable).parent / "mpirun"
 
 
@@ -24,10 +25,8 @@ def _run(n: int, mesh: Path, case: Path, out: Path) -> list[dict[str, str]]:
 
 @pytest.mark.slow
 @pytest.mark.mpi
-def test_cycle_one_vs_two_ranks(tmp_path):
-    from cycle_helpers import coarse_case
-
-    mesh, case = coarse_case(tmp_path)
+def test_cycle_one_vs_two_ranks(coarse_lv, tmp_path):
+    mesh, case = coarse_lv
     r1 = _run(1, mesh, case, tmp_path / "n1")
     r2 = _run(2, mesh, case, tmp_path / "n2")
     assert len(r1) == len(r2) == 21

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import ufl
 
-from twinflow.physics.mechanics.kinematics import IsochoricDeformationGradient, RightCauchyGreen
+from twinflow.physics.heart.mechanics.kinematics import (
+    IsochoricDeformationGradient,
+    RightCauchyGreen,
+)
 
 
 def _C(F, isochoric: bool):

@@ -1,0 +1,1 @@
+"""The heart: left-ventricular mechanics (:mod:`~twinflow.physics.heart.mechanics`)."""
