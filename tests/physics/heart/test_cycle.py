@@ -1,4 +1,4 @@
-"""Cardiac cycle: 0D pieces, remodelling, calcium/activation, and a short coupled run."""
+"""Cardiac cycle: 0D pieces, calcium/activation, and a short coupled run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from twinflow.physics.circulation0d import (
     regazzoni_parameters,
     total_volume,
 )
-from twinflow.physics.remodelling import remodelled_measurements
 
 
 def test_parameter_paths():
@@ -32,7 +31,7 @@ def test_parameter_paths():
 
 def test_overrides_and_drug_factors():
     p = regazzoni_parameters(1.25, {"R_AR_SYS": "1.0 mmHg*s/mL", "C_AR_SYS": "2e-9 m**3/Pa"},
-                             {"circulation.R_AR_SYS": 0.9, "geometry.wall_thickness": 0.8})
+                             {"R_AR_SYS": 0.9})
     assert p["circulation"]["SYS"]["R_AR"] == pytest.approx(0.9)
     # 2e-9 m^3/Pa = 2e3 mL / 133.322 mmHg
     assert p["circulation"]["SYS"]["C_AR"] == pytest.approx(2e3 * 133.322387415 / 1e6 * 1e0,
@@ -44,7 +43,7 @@ def test_overrides_and_drug_factors():
 def test_total_blood_volume_override_is_conserved():
     """V_TOT sets the loop volume; the closed loop keeps it; a compliance change does not."""
     assert DEFAULT_TOTAL_VOLUME_ML == pytest.approx(1617.876, abs=1e-2)  # package IC
-    p = regazzoni_parameters(1.25, {"V_TOT": "1.2 L"}, {"circulation.C_VEN_SYS": 1.1})
+    p = regazzoni_parameters(1.25, {"V_TOT": "1.2 L"}, {"C_VEN_SYS": 1.1})
     y = initial_state(p)
     assert total_volume(p, y) == pytest.approx(1200.0, rel=1e-12)
     y_per, _, _ = periodic_0d_state(p, dt=1e-3, max_beats=3, tol=1e-12)
@@ -52,7 +51,7 @@ def test_total_blood_volume_override_is_conserved():
     c = Circulation0D(p)
     assert total_volume(p, c.advance(0.0, 5e-3, 10.0)) == pytest.approx(1200.0, rel=1e-9)
     # without V_TOT a drug's venodilation keeps the package's volume (no blood is added)
-    q = regazzoni_parameters(1.25, {}, {"circulation.C_VEN_SYS": 1.1})
+    q = regazzoni_parameters(1.25, {}, {"C_VEN_SYS": 1.1})
     assert total_volume(q, initial_state(q)) == pytest.approx(DEFAULT_TOTAL_VOLUME_ML)
     # less volume, lower venous pressure
     assert initial_state(p)[5] < initial_state(q)[5]
@@ -76,18 +75,6 @@ def test_0d_alone_reaches_periodicity_and_reference_pressures():
     y0 = c.advance(0.0, 2e-3, 0.0, y)
     assert y1[1] < y0[1]
     assert np.isclose(np.sum(y1[:4]) + 0, np.sum(y1[:4]))
-
-
-def test_remodelled_measurements_keeps_cavity():
-    m = {"endo_short_radius": 0.025, "epi_short_radius": 0.036, "endo_long_radius": 0.055,
-         "epi_long_radius": 0.063, "base_height": 0.01}
-    r = remodelled_measurements(m, 0.8)
-    assert r["endo_short_radius"] == m["endo_short_radius"]
-    assert r["epi_short_radius"] - r["endo_short_radius"] == pytest.approx(0.8 * 0.011)
-    assert r["epi_long_radius"] - r["endo_long_radius"] == pytest.approx(0.8 * 0.008)
-    assert r["base_height"] == 0.01
-    with pytest.raises(InputError):
-        remodelled_measurements(m, 0.0)
 
 
 def test_calcium_and_tension():

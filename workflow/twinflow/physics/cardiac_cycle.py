@@ -92,6 +92,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from twinflow.drugs.effects import ScenarioEffects, scenario_effects
 from twinflow.errors import CaseError, InputError, TwinflowError
 from twinflow.geometry import lv_tags, tags
 from twinflow.io import write_json_atomic, write_text_atomic
@@ -212,16 +213,6 @@ def calibration_applied(case: dict[str, Any]) -> dict[str, bool]:
             v = float(units.ureg.Quantity(v).to(entry["unit"]).magnitude)
         out[path] = v is not None and math.isclose(float(v), entry["value"], rel_tol=1e-9)
     return out
-
-
-def scenario_factors(case: dict[str, Any], scenario_id: str, where: str) -> dict[str, float]:
-    from twinflow.drugs.effects import parameter_factors
-
-    for s in case.get("scenarios") or [{"id": "baseline"}]:
-        if s["id"] == scenario_id:
-            return parameter_factors(s.get("drug"), s.get("dose"), s.get("frequency"),
-                                     s.get("duration"))
-    raise CaseError(f"{where}: case has no scenario '{scenario_id}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,18 +686,18 @@ def run_cycle(mesh_xdmf: Path, case_json: Path, scenario_id: str, out_dir: Path,
     if settings is None:
         settings = CycleSettings(time_step=float(sim.get("time_step", 2e-3)),
                                  max_beats=int(sim.get("cycles", 3)))
-    factors = scenario_factors(case, scenario_id, where)
+    effects = scenario_effects(case, scenario_id, where)
     out_dir = Path(out_dir)
     if comm.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     if case["physics"].get("study", "cycle") == "inflation":
-        return _run_inflation(mesh_xdmf, case, scenario_id, factors, out_dir, settings, comm)
-    return _run_cycle(mesh_xdmf, case, scenario_id, factors, out_dir, settings, comm, where)
+        return _run_inflation(mesh_xdmf, case, scenario_id, effects, out_dir, settings, comm)
+    return _run_cycle(mesh_xdmf, case, scenario_id, effects, out_dir, settings, comm, where)
 
 
 def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
-               factors: dict[str, float], out_dir: Path, st: CycleSettings, comm: Any,
+               effects: ScenarioEffects, out_dir: Path, st: CycleSettings, comm: Any,
                where: str) -> Path:
     t_start = time.perf_counter()
     activation = activation_from_case(case)
@@ -717,7 +708,7 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
     t0 = time.perf_counter()
     surrogate = elastance_surrogate(model, activation, edp)
     t_surrogate = time.perf_counter() - t0
-    params = _circulation_parameters(case, factors, activation, where)
+    params = _circulation_parameters(case, effects.circulation, activation, where)
     params_0d = json.loads(json.dumps(params))
     params_0d["chambers"]["LV"].update({k: surrogate[k] for k in ("EA", "EB", "V0")})
     y0, beats_0d, err_0d = periodic_0d_state(params_0d)
@@ -858,13 +849,13 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         "activation": {"reference_tension_Pa": activation.hmt.t_ref,
                        "timing": activation.timing()},
         "circulation_parameters": params,
-        "drug_factors": factors,
+        "drug_factors": effects.factors,
         "calibration": CALIBRATION,
         "calibration_applied": calibration_applied(case),
         "calibration_status": CALIBRATION_STATUS,
         "coupling": "implicit 3D-0D: cavity pressure as Lagrange multiplier of "
                     "V_3D(u) = V_LV,0D(p) each step (twinflow.physics.heart.mechanics.cavity)",
-        "simplifications": list(SIMPLIFICATIONS) + (_drug_simplifications() if factors else []),
+        "simplifications": list(SIMPLIFICATIONS) + effects.simplifications,
     }
     return _write_outputs(out_dir, rows, summary, comm)
 
@@ -923,12 +914,6 @@ def _coupled_step(model: LVModel, circ: Circulation0D, activation: Activation, t
     return its
 
 
-def _drug_simplifications() -> list[str]:
-    from twinflow.drugs.effects import SIMPLIFICATIONS as DRUG
-
-    return list(DRUG)
-
-
 def _write_outputs(out_dir: Path, rows: list[StepRecord], summary: dict[str, Any],
                    comm: Any) -> Path:
     path = out_dir / "summary.json"
@@ -978,7 +963,7 @@ def _plot_pv(path: Path, rows: list[StepRecord], summary: dict[str, Any]) -> Non
 # ------------------------------------------------------------------------------ inflation
 
 def _run_inflation(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
-                   factors: dict[str, float], out_dir: Path, st: CycleSettings,
+                   effects: ScenarioEffects, out_dir: Path, st: CycleSettings,
                    comm: Any) -> Path:
     """Quasi-static pressure ramp to the EDP, then an isovolumic activation ramp to peak."""
     t_start = time.perf_counter()
@@ -1010,8 +995,8 @@ def _run_inflation(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         "isovolumic_peak_pressure_mmHg": rows[-1][1] / MMHG,
         "newton_iterations": {"total": int(sum(r[4] for r in rows)),
                               "mean_per_step": float(np.mean([r[4] for r in rows[1:]]))},
-        "seconds": time.perf_counter() - t_start, "drug_factors": factors,
-        "simplifications": list(SIMPLIFICATIONS) + (_drug_simplifications() if factors else []),
+        "seconds": time.perf_counter() - t_start, "drug_factors": effects.factors,
+        "simplifications": list(SIMPLIFICATIONS) + effects.simplifications,
     }
     path = out_dir / "summary.json"
     if comm.rank == 0:

@@ -13,8 +13,8 @@ constraint, which makes the 3D--0D coupling implicit in :math:`p_{LV}`.
 Parameters: the package defaults (Regazzoni et al. 2020, arXiv:2011.15040), then the case's
 overrides (``physics.circulation.parameters``, flat names as in
 :func:`circulation.regazzoni2020.flat_ode_parameters`, e.g. ``R_AR_SYS: "0.8 mmHg*s/mL"``),
-then the drug factors of the scenario (``circulation.NAME`` keys of
-:func:`twinflow.drugs.effects.parameter_factors`), then the heart rate of the case.
+then the drug factors of the scenario (by flat name,
+:attr:`twinflow.drugs.effects.ScenarioEffects.circulation`), then the heart rate of the case.
 
 Blood volume: the loop is closed, so its total volume
 :math:`V_{tot} = \sum_{chambers} V + \sum_{vessels} C\,p` (mL; Regazzoni compartments have no
@@ -75,7 +75,10 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
                          factors: dict[str, float], where: str = "case") -> dict[str, Any]:
-    """Nested parameters without units (mmHg, mL, s) for :class:`Regazzoni2020`."""
+    """Nested parameters without units (mmHg, mL, s) for :class:`Regazzoni2020`.
+
+    ``factors``: multiplicative drug factors by flat parameter name (``R_AR_SYS``).
+    """
     from circulation import units
     from circulation.base import remove_units
     from circulation.regazzoni2020 import Regazzoni2020
@@ -102,10 +105,7 @@ def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
             _set(params, path, q.to(default.units))
         except Exception as err:  # pint errors: bad unit or dimension
             raise InputError(f"{where}: circulation parameter {name}: {err}") from None
-    for key, f in factors.items():
-        if not key.startswith("circulation."):
-            continue
-        name = key.split(".", 1)[1]
+    for name, f in factors.items():
         try:
             path = parameter_path(name)
         except KeyError:

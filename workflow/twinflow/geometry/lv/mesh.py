@@ -380,16 +380,9 @@ def _case_settings(case_json: Path) -> dict[str, Any]:
 
 def wall_thickness_factor(case: dict[str, Any], scenario_id: str | None) -> float:
     """Remodelling of a scenario: the ``geometry.wall_thickness`` factor of its drug arm."""
-    from twinflow.drugs.effects import parameter_factors
+    from twinflow.drugs.effects import scenario_effects
 
-    if scenario_id is None:
-        return 1.0
-    for s in case.get("scenarios", []):
-        if s["id"] == scenario_id:
-            factors = parameter_factors(s.get("drug"), s.get("dose"), s.get("frequency"),
-                                        s.get("duration"))
-            return float(factors.get("geometry.wall_thickness", 1.0))
-    raise InputError(f"case has no scenario '{scenario_id}'")
+    return scenario_effects(case, scenario_id).wall_thickness
 
 
 def remodel_wall(surfaces: LVSurfaces, factor: float) -> LVSurfaces:
