@@ -10,7 +10,7 @@ Usage (from the repo root)::
 
 Without ``--mesh`` the demo case (cases/lv-demo.yaml) is meshed as the truncated ellipsoid of
 its measurements at ``--cell-size`` (15 mm: 713 tets, the size of the 707-tet LV of the
-issue's fenicsx-pulse figure). Each rank count runs ``python -m twinflow.physics.cardiac_cycle``
+issue's fenicsx-pulse figure). Each rank count runs ``python -m twinflow.physics.heart``
 under mpirun for one beat of the baseline scenario (start-up excluded from s/beat); the rows
 are merged (by label and ranks) into benchmarks/results/lv_cycle.{json,md} with the load
 average before and after each run (the reference machine has 2 cores and is shared: timings
@@ -28,7 +28,10 @@ import sys
 import time
 from pathlib import Path
 
+from twinflow.artifacts.cycle import CycleSummary
+
 ROOT = Path(__file__).resolve().parents[1]
+MMHG = 133.322387415  # Pa per mmHg
 
 
 def ellipsoid_inputs(work: Path, cell_size: float) -> tuple[Path, Path]:
@@ -105,25 +108,25 @@ def main() -> int:
         load_before = os.getloadavg()
         t0 = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "mpirun"), "-n", str(n),
-                        sys.executable, "-m", "twinflow.physics.cardiac_cycle", "--mesh",
+                        sys.executable, "-m", "twinflow.physics.heart", "--mesh",
                         str(mesh), "--case", str(case), "--scenario", args.scenario, "--out",
                         str(out), "--time-step", str(args.time_step), "--beats",
                         str(args.beats), "--output-every", "0"]
                        + (["--exact-newton"] if args.exact_newton else []), check=True, cwd=ROOT)
         wall = time.perf_counter() - t0
-        s = json.loads((out / "summary.json").read_text())
-        row = {"label": args.label, "ranks": n, "cells": s["cells"], "dofs": s["dofs"],
-               "time_step_s": s["time_step_s"], "beats": s["beats_run"],
-               "jacobian_reuse": s.get("jacobian_reuse"),
-               "seconds_per_beat": s["seconds"]["per_beat"],
-               "start_up_s": s["seconds"].get("start_up"),
-               "seconds_by_part": s["seconds"].get("beats_by_part", {}),
-               "newton_mean_per_step": s["newton_iterations"]["mean_per_step"],
-               "newton_max_per_step": s["newton_iterations"]["max_per_step"],
-               "factorisations_per_step":
-                   s["newton_iterations"].get("jacobian_factorisations_per_step"),
-               "wall_s": wall, "EF": s["EF"],
-               "peak_systolic_pressure_mmHg": s["peak_systolic_pressure_mmHg"],
+        s = CycleSummary.read(out / "summary.json")
+        row = {"label": args.label, "ranks": n, "cells": s.cells, "dofs": s.dofs,
+               "time_step_s": s.time_step_s, "beats": s.beats_run,
+               "jacobian_reuse": s.jacobian_reuse,
+               "seconds_per_beat": s.timings.per_beat_s,
+               "start_up_s": s.timings.start_up_s,
+               "seconds_by_part": s.timings.beats_by_part_s,
+               "newton_mean_per_step": s.newton_iterations.mean_per_step,
+               "newton_max_per_step": s.newton_iterations.max_per_step,
+               "factorisations_per_step": s.newton_iterations.jacobian_factorisations_per_step,
+               # the results table keeps its columns (EF, mmHg) across code versions
+               "wall_s": wall, "EF": s.ejection_fraction,
+               "peak_systolic_pressure_mmHg": s.peak_systolic_pressure_pa / MMHG,
                "load_before": list(load_before), "load_after": list(os.getloadavg()),
                "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
         rows = [r for r in rows if (r["label"], r["ranks"], r.get("jacobian_reuse"))

@@ -1,6 +1,6 @@
 # Simulation: the MPI-parallel DOLFINx solve of each scenario of a case.
 # Wiring only; the physics lives in twinflow.physics.navier_stokes (carotid CFD) and
-# twinflow.physics.cardiac_cycle (LV mechanics coupled to a 0D circulation).
+# twinflow.physics.heart (LV mechanics coupled to a 0D circulation).
 # MPI ranks come from the case (simulation.mpi_ranks), capped by --cores.
 
 
@@ -48,7 +48,7 @@ rule simulate_lv:
     log:
         f"{RESULTS}/{{case}}/logs/simulate-{{scenario}}.log",
     shell:
-        "{MPIRUN} -n {threads} {PY} -m twinflow.physics.cardiac_cycle --mesh {input.mesh:q}"
+        "{MPIRUN} -n {threads} {PY} -m twinflow.physics.heart --mesh {input.mesh:q}"
         " --case {input.case:q} --scenario {wildcards.scenario}"
         " --out $(dirname {output.summary:q})"
         " > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 2)"

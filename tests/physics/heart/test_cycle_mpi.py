@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from twinflow.artifacts.cycle import CycleSummary
 
 MPIRUN = Path(sys.executable).parent / "mpirun"
 
 
 def _run(n: int, mesh: Path, case: Path, out: Path) -> list[dict[str, str]]:
-    cmd = [str(MPIRUN), "-n", str(n), sys.executable, "-m", "twinflow.physics.cardiac_cycle",
+    cmd = [str(MPIRUN), "-n", str(n), sys.executable, "-m", "twinflow.physics.heart",
            "--mesh", str(mesh), "--case", str(case), "--scenario", "entresto", "--out",
            str(out), "--time-step", "0.005", "--beats", "1", "--max-steps", "20",
            "--output-every", "0"]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, timeout=900)
+    assert CycleSummary.read(out / "summary.json").ranks == n
     return list(csv.DictReader((out / "series.csv").open()))
 
 

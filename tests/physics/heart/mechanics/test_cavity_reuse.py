@@ -11,7 +11,8 @@ from mpi4py import MPI
 
 def _path(mesh, case, reuse: bool) -> tuple[list[tuple[float, float]], int, int]:
     """Pressure loading, then volume-controlled steps with active tension (as in a beat)."""
-    from twinflow.physics.cardiac_cycle import build_lv, read_case
+    from twinflow.physics.heart.model import build_lv
+    from twinflow.physics.heart.settings import read_case
 
     model = build_lv(mesh, read_case(case), MPI.COMM_WORLD)
     model.newton.reuse_jacobian = reuse

@@ -13,7 +13,7 @@ with :math:`V_{3D}` the cavity-volume form of the solver module (base-plane corr
 :math:`V_{target}(p_c)` either a prescribed volume (volume-controlled loading,
 :math:`\partial V_{target}/\partial p_c = 0`) or the LV volume that the 0D circulation reaches
 at the end of the time step when the LV pressure is :math:`p_c` (implicit 3D--0D coupling,
-:mod:`twinflow.physics.cardiac_cycle`). Newton on :math:`(\mathbf u, p_c)`:
+:mod:`twinflow.physics.heart.coupling`). Newton on :math:`(\mathbf u, p_c)`:
 
 .. math::
     \begin{bmatrix} \mathbf K & \mathbf g \\ \mathbf d^T & -s \end{bmatrix}

@@ -24,6 +24,8 @@ override name ``V_TOT`` (e.g. ``V_TOT: "1450 mL"``) sets it; :func:`initial_stat
 by shifting the initial systemic venous pressure, :math:`\Delta p_{VEN,SYS} =
 (V_{tot} - V_{tot}^{IC})/C_{VEN,SYS}`. Without the override the default total is kept, also
 when a drug factor changes a compliance (venodilation redistributes, it does not add blood).
+
+Outputs give the parameters in SI by their flat names (:func:`si_parameters`).
 """
 
 from __future__ import annotations
@@ -113,6 +115,38 @@ def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
         _set(params, path, _get(params, path) * f)
     out = remove_units(params)
     out["initial"] = {TOTAL_VOLUME: total}
+    return out
+
+
+#: SI suffix and factor from the package's units (mmHg, mL, s) per parameter kind.
+_SI_UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("EA", "EB"), ("pa_per_m3", MMHG / ML)),
+    **dict.fromkeys(("Rmin", "Rmax", "R_AR", "R_VEN"), ("pa_s_per_m3", MMHG / ML)),
+    **dict.fromkeys(("C_AR", "C_VEN"), ("m3_per_pa", ML / MMHG)),
+    **dict.fromkeys(("L_AR", "L_VEN"), ("pa_s2_per_m3", MMHG / ML)),
+    **dict.fromkeys(("V0", TOTAL_VOLUME), ("m3", ML)),
+    **dict.fromkeys(("tC", "TC", "TR", "start_infusion", "end_infusion", "start_withdrawal",
+                     "end_withdrawal"), ("s", 1.0)),
+    **dict.fromkeys(("flow_infusion", "flow_withdrawal"), ("m3_per_s", ML)),
+    "HR": ("hz", 1.0),
+}
+
+
+def si_parameters(parameters: dict[str, Any]) -> dict[str, float]:
+    """The nested parameters (package units) flat and in SI: ``R_AR_SYS`` in mmHg s/mL
+    becomes ``R_AR_SYS_pa_s_per_m3`` in Pa s/m^3, ``V0_LV`` ``V0_LV_m3``, ``HR`` ``HR_hz``."""
+    out: dict[str, float] = {}
+
+    def add(name: str, kind: str, value: float) -> None:
+        suffix, factor = _SI_UNITS[kind]
+        out[f"{name}_{suffix}"] = float(value) * factor
+
+    add("HR", "HR", parameters["HR"])
+    add(TOTAL_VOLUME, TOTAL_VOLUME, parameters["initial"][TOTAL_VOLUME])
+    for group in ("chambers", "valves", "circulation"):
+        for where, values in parameters[group].items():
+            for key, value in values.items():
+                add(key if where == "external" else f"{key}_{where}", key, value)
     return out
 
 
