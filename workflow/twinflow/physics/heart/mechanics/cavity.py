@@ -34,6 +34,7 @@ identity rows with zero right-hand side (homogeneous increments).
 # ruff: noqa: I001  (dolfinx_solver must be imported before dolfinx)
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -50,7 +51,9 @@ from petsc4py import PETSc
 
 from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem, ConvergenceError
 
-_DEBUG = bool(os.environ.get("TWINFLOW_CAVITY_DEBUG"))
+log = logging.getLogger(__name__)
+if os.environ.get("TWINFLOW_CAVITY_DEBUG"):  # every Newton iteration, logged at DEBUG
+    log.setLevel(logging.DEBUG)
 
 #: target(p) -> (V_target, dV_target/dp)
 VolumeTarget = Callable[[float], tuple[float, float]]
@@ -201,9 +204,9 @@ class CavityNewton:
                 tic = self._tick("target_0d", tic)
                 c = self.volume() - vt
                 tic = self._tick("residual", tic)
-            if _DEBUG:
-                print(f"  it {it} |R| {rnorm:.3e} c {c:.3e} p {float(self.pressure.value):.4g}"
-                      f" fresh {fresh}", flush=True)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("it %d |R| %.3e c %.3e p %.4g fresh %s", it, rnorm, c,
+                          float(self.pressure.value), fresh)
             finite = math.isfinite(rnorm) and math.isfinite(c)
             if prev is not None and not prev[3] and (not finite or rnorm > prev[0]):
                 # a lagged matrix made things worse: undo and refresh it
