@@ -4,13 +4,14 @@ Usage (from the repo root)::
 
     .venv/bin/python benchmarks/lv_cycle.py --label demo \\
         --mesh results/lv-demo/baseline/mesh/mesh.xdmf \\
-        --case results/lv-demo/case.json --ranks 1 2 --time-step 0.005
+        --settings results/lv-demo/settings/baseline/simulate_heart.json --ranks 1 2 \\
+        --time-step 0.005
     .venv/bin/python benchmarks/lv_cycle.py --label pulse-comparison --cell-size 0.015 \\
         --ranks 1 --time-step 0.002
 
 Without ``--mesh`` the demo case (cases/lv-demo.yaml) is meshed as the truncated ellipsoid of
 its measurements at ``--cell-size`` (15 mm: 713 tets, the size of the 707-tet LV of the
-issue's fenicsx-pulse figure). Each rank count runs ``python -m twinflow.physics.cardiac_cycle``
+issue's fenicsx-pulse figure). Each rank count runs ``twinflow simulate-heart``
 under mpirun for one beat of the baseline scenario (start-up excluded from s/beat); the rows
 are merged (by label and ranks) into benchmarks/results/lv_cycle.{json,md} with the load
 average before and after each run (the reference machine has 2 cores and is shared: timings
@@ -28,27 +29,32 @@ import sys
 import time
 from pathlib import Path
 
+from twinflow.artifacts.cycle import CycleSummary
+
 ROOT = Path(__file__).resolve().parents[1]
+MMHG = 133.322387415  # Pa per mmHg
 
 
-def ellipsoid_inputs(work: Path, cell_size: float) -> tuple[Path, Path]:
-    from twinflow.case.load import write_canonical
+def ellipsoid_inputs(work: Path, cell_size: float, scenario: str) -> tuple[Path, Path]:
+    """(mesh, simulate_heart settings) of the demo case as the ellipsoid of its measurements;
+    the settings are rewritten every time (they follow cases/lv-demo.yaml's calibration), the
+    mesh only depends on the measurements and the cell size."""
+    from twinflow.case import load_case, to_canonical
     from twinflow.geometry.lv.mesh import mesh_lv
     from twinflow.geometry.lv.reconstruct import reconstruct_lv
+    from twinflow.stages import settings_path, write_stage_settings
 
-    case = work / "case.json"
+    case = to_canonical(load_case(ROOT / "cases" / "lv-demo.yaml"))
+    case["mesh"]["cell_size"] = cell_size
+    case["geometry"]["source"] = "measurements"
+    write_stage_settings(case, work)
     mesh = work / "mesh" / "mesh.xdmf"
-    # the case is rewritten every time (it follows cases/lv-demo.yaml's calibration); the
-    # mesh only depends on the measurements and the cell size
-    write_canonical(ROOT / "cases" / "lv-demo.yaml", case)
-    d = json.loads(case.read_text())
-    d["mesh"]["cell_size"] = cell_size
-    d["geometry"]["source"] = "measurements"
-    case.write_text(json.dumps(d))
     if not mesh.is_file():
-        reconstruct_lv(case, work / "masks", work / "images", work / "geo")
-        mesh_lv(work / "geo", case, work / "mesh")
-    return mesh, case
+        measurements = reconstruct_lv(settings_path(work, "reconstruct_lv"), None, None,
+                                      work / "geo" / "measurements.json")
+        mesh_lv(settings_path(work, "mesh_lv", "baseline"), measurements, mesh,
+                work / "mesh" / "mesh.json")
+    return mesh, settings_path(work, "simulate_heart", scenario)
 
 
 def _markdown(rows: list[dict]) -> str:
@@ -78,25 +84,27 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", default="demo")
     ap.add_argument("--mesh", type=Path, help="LV mesh.xdmf (default: ellipsoid of the demo)")
-    ap.add_argument("--case", type=Path, help="canonical case.json that goes with --mesh")
+    ap.add_argument("--settings", type=Path,
+                    help="simulate_heart settings of the scenario that goes with --mesh")
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "benchmarks" / "lv_cycle")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--time-step", type=float, default=0.005)
     ap.add_argument("--beats", type=int, default=1)
     ap.add_argument("--cell-size", type=float, default=0.015)
-    ap.add_argument("--scenario", default="baseline")
+    ap.add_argument("--scenario", default="baseline", help="without --mesh")
     ap.add_argument("--exact-newton", action="store_true",
                     help="refactorise every Newton iteration (the solver before the reuse)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     if args.mesh:
-        if not args.case:
-            ap.error("--mesh needs --case")
-        mesh, case = args.mesh, args.case
+        if not args.settings:
+            ap.error("--mesh needs --settings")
+        mesh, settings = args.mesh, args.settings
     else:
-        mesh, case = ellipsoid_inputs(args.work / f"inputs-{args.cell_size:g}", args.cell_size)
+        mesh, settings = ellipsoid_inputs(args.work / f"inputs-{args.cell_size:g}",
+                                          args.cell_size, args.scenario)
     table = args.results / "lv_cycle.json"
     old = json.loads(table.read_text()) if table.is_file() else {}
     rows = [r for r in old.get("runs", []) if "label" in r]
@@ -105,25 +113,25 @@ def main() -> int:
         load_before = os.getloadavg()
         t0 = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "mpirun"), "-n", str(n),
-                        sys.executable, "-m", "twinflow.physics.cardiac_cycle", "--mesh",
-                        str(mesh), "--case", str(case), "--scenario", args.scenario, "--out",
-                        str(out), "--time-step", str(args.time_step), "--beats",
-                        str(args.beats), "--output-every", "0"]
+                        sys.executable, "-m", "twinflow", "simulate-heart", "--settings",
+                        str(settings), "--mesh", str(mesh), "--summary",
+                        str(out / "summary.json"), "--time-step", str(args.time_step),
+                        "--beats", str(args.beats), "--output-every", "0"]
                        + (["--exact-newton"] if args.exact_newton else []), check=True, cwd=ROOT)
         wall = time.perf_counter() - t0
-        s = json.loads((out / "summary.json").read_text())
-        row = {"label": args.label, "ranks": n, "cells": s["cells"], "dofs": s["dofs"],
-               "time_step_s": s["time_step_s"], "beats": s["beats_run"],
-               "jacobian_reuse": s.get("jacobian_reuse"),
-               "seconds_per_beat": s["seconds"]["per_beat"],
-               "start_up_s": s["seconds"].get("start_up"),
-               "seconds_by_part": s["seconds"].get("beats_by_part", {}),
-               "newton_mean_per_step": s["newton_iterations"]["mean_per_step"],
-               "newton_max_per_step": s["newton_iterations"]["max_per_step"],
-               "factorisations_per_step":
-                   s["newton_iterations"].get("jacobian_factorisations_per_step"),
-               "wall_s": wall, "EF": s["EF"],
-               "peak_systolic_pressure_mmHg": s["peak_systolic_pressure_mmHg"],
+        s = CycleSummary.read(out / "summary.json")
+        row = {"label": args.label, "ranks": n, "cells": s.cells, "dofs": s.dofs,
+               "time_step_s": s.time_step_s, "beats": s.beats_run,
+               "jacobian_reuse": s.jacobian_reuse,
+               "seconds_per_beat": s.timings.per_beat_s,
+               "start_up_s": s.timings.start_up_s,
+               "seconds_by_part": s.timings.beats_by_part_s,
+               "newton_mean_per_step": s.newton_iterations.mean_per_step,
+               "newton_max_per_step": s.newton_iterations.max_per_step,
+               "factorisations_per_step": s.newton_iterations.jacobian_factorisations_per_step,
+               # the results table keeps its columns (EF, mmHg) across code versions
+               "wall_s": wall, "EF": s.ejection_fraction,
+               "peak_systolic_pressure_mmHg": s.peak_systolic_pressure_pa / MMHG,
                "load_before": list(load_before), "load_after": list(os.getloadavg()),
                "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
         rows = [r for r in rows if (r["label"], r["ranks"], r.get("jacobian_reuse"))

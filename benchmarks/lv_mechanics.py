@@ -37,18 +37,18 @@ def beat(cell_size: float, dt: float, duration: float) -> dict:
     import numpy as np
     from mpi4py import MPI
 
-    from twinflow.geometry import tags as lv_tags
+    from twinflow.geometry import tags
     from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
-    from twinflow.physics.mechanics.active_stress import (
+    from twinflow.physics.heart.mechanics.active_stress import (
         ActiveStress,
         CalciumTransient,
         HunterMcCullochTerKeurs1998,
     )
-    from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
-    from twinflow.physics.mechanics.compressibility import Incompressible
-    from twinflow.physics.mechanics.fibres import ldrb_fibres
-    from twinflow.physics.mechanics.materials import HolzapfelOgden
-    from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+    from twinflow.physics.heart.mechanics.boundary_conditions import Fixed, Pressure
+    from twinflow.physics.heart.mechanics.compressibility import Incompressible
+    from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
+    from twinflow.physics.heart.mechanics.materials import HolzapfelOgden
+    from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
 
     comm = MPI.COMM_WORLD
     t0 = time.perf_counter()
@@ -60,8 +60,8 @@ def beat(cell_size: float, dt: float, duration: float) -> dict:
     p_endo = dolfinx.fem.Constant(mesh, 0.0)
     mp = CardiacMechanicsProblem(mesh, ft, material, Incompressible(),
                                  active=ActiveStress(fib.f0, Ta),
-                                 dirichlet=[Fixed(lv_tags.BASE)],
-                                 pressures=[Pressure(lv_tags.ENDO, p_endo)],
+                                 dirichlet=[Fixed(tags.BASE)],
+                                 pressures=[Pressure(tags.ENDO, p_endo)],
                                  prefix="beat_")
     setup = time.perf_counter() - t0
     mp.ramp(p_endo, 1.0, 0.25)  # kPa (~7.5 mmHg end-diastolic pressure, model choice)
@@ -83,7 +83,7 @@ def beat(cell_size: float, dt: float, duration: float) -> dict:
             mp.ramp(Ta, target, initial_increment=abs(target - float(Ta.value)) / 4)
         its.append(sum(r.newton_iterations for r in mp.history[n_before:]))
         secs.append(time.perf_counter() - s0)
-        volumes.append(mp.cavity_volume(lv_tags.ENDO, LAND2015.z_base))
+        volumes.append(mp.cavity_volume(tags.ENDO, LAND2015.z_base))
     loop = time.perf_counter() - t_loop
     return {
         "workload": "beat", "ranks": comm.size, "cells": mesh.topology.index_map(3).size_global,

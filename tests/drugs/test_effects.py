@@ -1,7 +1,7 @@
 import pytest
 
 from twinflow.drugs import DRUGS
-from twinflow.drugs.effects import effects_of, parameter_factors
+from twinflow.drugs.effects import SIMPLIFICATIONS, effects_of, parameter_factors, scenario_effects
 from twinflow.units import to_si
 
 MG, DAY, MONTH = to_si(1, "mg"), to_si(1, "day"), to_si(1, "month")
@@ -40,3 +40,23 @@ def test_sacubitril_valsartan_lowers_afterload_and_raises_venous_compliance() ->
     f = parameter_factors("sacubitril-valsartan", 200 * MG, 2 / DAY, 8 * MONTH)
     assert f["circulation.R_AR_SYS"] < 1 < f["circulation.C_VEN_SYS"]
     assert f["geometry.wall_thickness"] < 1
+
+
+ARM = {"id": "arm", "drug": "valsartan", "dose": 80 * MG, "frequency": 1 / DAY,
+       "duration": 8 * MONTH}
+BASELINE = {"id": "baseline", "drug": None, "dose": None, "frequency": None, "duration": None}
+
+
+def test_a_baseline_scenario_has_no_effects() -> None:
+    for effects in (scenario_effects(BASELINE), scenario_effects(None)):
+        assert effects.factors == {} and effects.circulation == {}
+        assert effects.wall_thickness == 1.0 and effects.simplifications == []
+
+
+def test_a_drug_arm_gives_the_wall_remodelling_and_the_circulation_factors() -> None:
+    effects = scenario_effects(ARM)
+    assert effects.drug == "valsartan"
+    # Thürmann 1998: LVMI 127 -> 106 g/m^2 at the studied regimen, wall thickness alike
+    assert effects.wall_thickness == pytest.approx(106 / 127, rel=1e-12)
+    assert effects.circulation == {"R_AR_SYS": effects.factors["circulation.R_AR_SYS"]}
+    assert effects.simplifications == list(SIMPLIFICATIONS)

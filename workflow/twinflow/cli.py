@@ -229,7 +229,7 @@ def _simulate_flow(args: argparse.Namespace) -> None:
 
 
 def _simulate_heart(args: argparse.Namespace) -> None:
-    from twinflow.physics.heart import simulate_heart
+    from twinflow.physics.heart.cycle import simulate_heart
 
     simulate_heart(args.settings, args.mesh, args.summary, time_step=args.time_step,
                    beats=args.beats, max_steps=args.max_steps, output_every=args.output_every,

@@ -66,7 +66,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           per_scenario=True),
     Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",)),
     Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True),
-    Stage("simulate_heart", "twinflow.physics.heart",
+    Stage("simulate_heart", "twinflow.physics.heart.cycle",
           ("geometry", "physics", "simulation"), per_scenario=True),
     Stage("land2015", "twinflow.verification.land2015",
           ("benchmark", "problem", "mesh", "simulation")),

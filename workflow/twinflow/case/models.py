@@ -378,7 +378,7 @@ class CalciumTransient(Strict):
     rise_time: u.Duration = "0.05 s"  # type: ignore[assignment]
     decay_time: u.Duration = "0.15 s"  # type: ignore[assignment]
     """0.15 s: active phase ~0.32 s of a 0.8 s beat (0.2 s left too little filling time;
-    calibration of the LV demo, see twinflow.physics.cardiac_cycle.CALIBRATION)."""
+    calibration of the LV demo, see twinflow.physics.heart.settings.CALIBRATION)."""
 
 
 class Activation(Strict):
@@ -388,7 +388,7 @@ class Activation(Strict):
     reference_tension: u.Stiffness = "100 kPa"  # type: ignore[assignment]
     """T_ref: isometric tension at saturating calcium and reference length (100 kPa, Hunter
     et al. 1998). With the measured geometry as unloaded reference the LV demo uses 125 kPa
-    for a normal EF and systolic pressure (twinflow.physics.cardiac_cycle.CALIBRATION)."""
+    for a normal EF and systolic pressure (twinflow.physics.heart.settings.CALIBRATION)."""
     transverse_fraction: u.Fraction = 0.0
     """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
     calcium: CalciumTransient = Field(default_factory=CalciumTransient)

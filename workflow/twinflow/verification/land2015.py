@@ -75,11 +75,11 @@ from twinflow.artifacts.verification import Land2015Result
 from twinflow.errors import InputError
 from twinflow.geometry import tags
 from twinflow.geometry.lv.ellipsoid import LAND2015, create_lv_mesh
-from twinflow.physics.mechanics.active_stress import ActiveStress
-from twinflow.physics.mechanics.boundary_conditions import Fixed, Pressure
-from twinflow.physics.mechanics.compressibility import Incompressible
-from twinflow.physics.mechanics.materials import Guccione
-from twinflow.physics.mechanics.solver import CardiacMechanicsProblem
+from twinflow.physics.heart.mechanics.active_stress import ActiveStress
+from twinflow.physics.heart.mechanics.boundary_conditions import Fixed, Pressure
+from twinflow.physics.heart.mechanics.compressibility import Incompressible
+from twinflow.physics.heart.mechanics.materials import Guccione
+from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
 from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,24 @@
+r"""The left ventricle: 3D mechanics coupled to the closed-loop 0D circulation (issue 7).
+
+Model
+-----
+* **3D LV** (:mod:`~twinflow.physics.heart.model`, on :mod:`~twinflow.physics.heart.mechanics`):
+  quasi-static finite-strain mechanics on the case's mesh, Holzapfel--Ogden passive law, LDRB
+  fibres at the quadrature points, active stress :math:`T_a\,\mathbf f_0\otimes\mathbf f_0`
+  driven by a calcium transient (:mod:`~twinflow.physics.heart.activation`).
+* **0D circulation** (:mod:`~twinflow.physics.heart.circulation`): Regazzoni et al. 2020
+  closed loop from the ``circulation`` package with its LV chamber replaced by the 3D LV.
+* **Coupling** (:mod:`~twinflow.physics.heart.coupling`): implicit in the LV pressure, the
+  cavity pressure being the Lagrange multiplier of :math:`V_{3D} = V_{LV,0D}` each step.
+* **Cycle** (:mod:`~twinflow.physics.heart.cycle`): start from a periodic 0D state, beats until
+  the LV volume is periodic; the last beat is analysed.
+
+Modules: ``settings`` (what is read from the case; the demo calibration), ``activation``,
+``model``, ``loading`` (quasi-static ramps), ``circulation``, ``coupling``, ``cycle``,
+``inflation`` (the ``inflation`` study), ``outputs`` (series.csv, fields, P-V plot),
+``summary`` (summary.json, :mod:`twinflow.artifacts.cycle`), ``__main__`` (command line:
+``python -m twinflow.physics.heart``). This module imports nothing, so
+:mod:`twinflow.verification.land2015` can use the mechanics alone.
+
+Simplifications (also in summary.json): :data:`twinflow.physics.heart.summary.SIMPLIFICATIONS`.
+"""

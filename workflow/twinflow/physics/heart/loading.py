@@ -1,0 +1,64 @@
+"""Quasi-static loading of the 3D LV: pressure, volume and active-tension ramps.
+
+Each load step is one Newton solve of
+:class:`~twinflow.physics.heart.mechanics.cavity.CavityNewton` with the cavity pressure either
+prescribed (``target`` None) or the unknown that meets a prescribed volume
+(:func:`volume_target`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twinflow.physics.heart.mechanics.cavity import VolumeTarget
+from twinflow.physics.heart.mechanics.solver import ConvergenceError
+from twinflow.physics.heart.model import LVModel
+
+
+def volume_target(v: float) -> VolumeTarget:
+    """The cavity-volume constraint V_3D = v (m^3), independent of the pressure."""
+    return lambda p: (v, 0.0)
+
+
+def inflate_to_volume(model: LVModel, v_target: float, steps: int = 5) -> int:
+    """Volume-controlled quasi-static loading from the current to ``v_target`` (m^3);
+    returns the Newton iterations."""
+    v0 = model.newton.volume()
+    its = 0
+    for k in range(1, steps + 1):
+        its += model.newton.solve(volume_target(v0 + (v_target - v0) * k / steps))
+    return its
+
+
+def inflate_to_pressure(model: LVModel, p_target: float, steps: int = 5
+                        ) -> list[tuple[float, float]]:
+    """Pressure-controlled loading; returns (p, V) after each step (Pa, m^3)."""
+    p0 = float(model.pressure.value)
+    out = []
+    for k in range(1, steps + 1):
+        model.pressure.value = p0 + (p_target - p0) * k / steps
+        model.newton.solve(None)
+        out.append((float(model.pressure.value), model.newton.volume()))
+    return out
+
+
+def ramp(model: LVModel, load: Any, target: float, constraint: VolumeTarget | None,
+         steps: int = 4, min_fraction: float = 1.0 / 256) -> int:
+    """Raise ``load`` (a Constant) to ``target`` in ``steps`` increments, halving the
+    increment on divergence (down to ``min_fraction`` of the ramp); returns the iterations."""
+    start = float(load.value)
+    done, incr, its = 0.0, 1.0 / steps, 0
+    while done < 1.0 - 1e-12:
+        before = model.snapshot()
+        frac = min(done + incr, 1.0)
+        load.value = start + (target - start) * frac
+        try:
+            its += model.newton.solve(constraint)
+        except ConvergenceError:
+            model.restore(before)
+            incr /= 2
+            if incr < min_fraction:
+                raise
+            continue
+        done = frac
+    return its

@@ -1,0 +1,199 @@
+r"""The 3D LV of a case: mesh, LDRB fibres, passive law, active stress, boundary conditions.
+
+Quasi-static finite-strain mechanics (:mod:`twinflow.physics.heart.mechanics`) on the case's
+mesh: the passive law of ``physics.material`` (Holzapfel--Ogden for the demo), exactly
+incompressible Taylor--Hood P2--P1 (or the penalty form of ``physics.compressibility``), LDRB
+fibres (Bayer et al. 2012) evaluated at the quadrature points of the forms (unit vectors
+there; the P1 nodal field is output only), the base sliding in its plane with in-plane springs
+(or fixed), epicardial normal springs (pericardium). Active stress
+:math:`T_a\,\mathbf f_0\otimes\mathbf f_0` (plus ``transverse_fraction`` of it along the sheet
+and sheet-normal directions). The cavity pressure is an unknown of the Newton solve
+(:class:`~twinflow.physics.heart.mechanics.cavity.CavityNewton`).
+"""
+
+# ruff: noqa: I001  (dolfinx_solver must be imported before dolfinx)
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from twinflow.artifacts.mesh import LVMeshInfo
+from twinflow.errors import CaseError
+from twinflow.geometry import tags
+from twinflow.geometry.mesh_io import read_tagged_mesh
+from twinflow.physics.heart.mechanics.active_stress import ActiveStress
+from twinflow.physics.heart.mechanics.boundary_conditions import (Fixed, Pressure, RobinSpring,
+                                                                  Sliding)
+from twinflow.physics.heart.mechanics.cavity import CavityNewton
+from twinflow.physics.heart.mechanics.compressibility import Compressible, Incompressible
+from twinflow.physics.heart.mechanics.fibres import ldrb_fibres
+from twinflow.physics.heart.mechanics.materials import Guccione, HolzapfelOgden, NeoHookean
+from twinflow.physics.heart.mechanics.solver import CardiacMechanicsProblem
+
+#: Quadrature degree of the mechanics forms; the fibres are evaluated at these points.
+QUADRATURE_DEGREE = 4
+
+
+@dataclass(slots=True)
+class ActiveTension:
+    """Fibre tension plus an optional share across the fibres (sheet and normal)."""
+
+    f0: Any
+    s0: Any
+    n0: Any
+    Ta: Any
+    transverse: float
+
+    def strain_energy(self, F):
+        psi = ActiveStress(self.f0, self.Ta).strain_energy(F)
+        if self.transverse > 0:
+            psi += ActiveStress(self.s0, self.transverse * self.Ta).strain_energy(F)
+            psi += ActiveStress(self.n0, self.transverse * self.Ta).strain_energy(F)
+        return psi
+
+
+@dataclass
+class LVModel:
+    """The assembled 3D LV; ``pressure`` (cavity, Pa) and ``Ta`` (Pa) are its loads."""
+
+    mesh: Any
+    facet_tags: Any
+    problem: CardiacMechanicsProblem
+    newton: CavityNewton
+    pressure: Any
+    Ta: Any
+    fibres: Any
+    z_base: float
+    reference_volume: float
+    """Cavity volume of the unloaded (mesh) configuration (m^3)."""
+    stress_expr: Any = None
+
+    def snapshot(self) -> tuple[np.ndarray, float]:
+        """A copy of the state (displacement/pressure fields) and the cavity pressure."""
+        return self.problem.state.x.array.copy(), float(self.pressure.value)
+
+    def restore(self, snapshot: tuple[np.ndarray, float]) -> None:
+        """Set the state and the cavity pressure back to a :meth:`snapshot`."""
+        self.problem.state.x.array[:] = snapshot[0]
+        self.problem.state.x.scatter_forward()
+        self.pressure.value = snapshot[1]
+
+    def reset(self) -> None:
+        """Back to the unloaded configuration: zero state, cavity pressure and tension."""
+        self.problem.state.x.array[:] = 0.0
+        self.problem.state.x.scatter_forward()
+        self.pressure.value = 0.0
+        self.Ta.value = 0.0
+
+    @property
+    def cells(self) -> int:
+        return int(self.mesh.topology.index_map(3).size_global)
+
+    @property
+    def dofs(self) -> int:
+        index_map = self.problem.W.dofmap.index_map
+        return int(index_map.size_global * self.problem.W.dofmap.index_map_bs)
+
+
+def read_lv_xdmf(mesh_xdmf: Path, comm: Any) -> tuple[Any, Any, float]:
+    """Mesh, facet tags and base height of an LV mesh of the ``mesh_lv`` stage (the base
+    plane from its ``mesh.json`` beside it, :class:`~twinflow.artifacts.mesh.LVMeshInfo`;
+    else the top plane of the mesh)."""
+    mesh_xdmf = Path(mesh_xdmf)
+    tagged = read_tagged_mesh(mesh_xdmf, comm)
+    info = mesh_xdmf.with_name("mesh.json")
+    if info.is_file():
+        z_base = LVMeshInfo.read(info).z_base_m
+    else:  # the base is the top plane of the mesh
+        z_base = float(comm.allreduce(tagged.mesh.geometry.x[:, 2].max(), op=MPI.MAX))
+    return tagged.mesh, tagged.facet_tags, z_base
+
+
+def build_lv(mesh_xdmf: Path, case: dict[str, Any], comm: Any, degree: int = 2,
+             quadrature_degree: int = QUADRATURE_DEGREE) -> LVModel:
+    """The 3D LV of the case; fibres enter the forms exactly at their quadrature points.
+
+    The LDRB rule is evaluated at the quadrature points of the forms (``FibreField.f0_q``...,
+    unit vectors there) for the material and the active stress; the nodal P1 fibres are only
+    written for ParaView, and the fibre-stress output evaluates the rule's UFL expression.
+    """
+    mesh, facet_tags, z_base = read_lv_xdmf(mesh_xdmf, comm)
+    phys = case["physics"]
+    fib = case["geometry"].get("fibres", {})
+    fibres = ldrb_fibres(mesh, facet_tags, math.degrees(fib.get("helix_endo", math.pi / 3)),
+                         math.degrees(fib.get("helix_epi", -math.pi / 3)),
+                         quadrature_degree=quadrature_degree)
+    f0, s0, n0 = fibres.f0_q, fibres.s0_q, fibres.n0_q
+    m = phys["material"]
+    material = passive_material(m, f0, s0)
+    comp = phys.get("compressibility", {"kind": "incompressible"})
+    compressibility = (Incompressible() if comp["kind"] == "incompressible"
+                       else Compressible(kappa=float(comp["bulk_modulus"])))
+    bnd = phys.get("boundary", {})
+    dirichlet: list[Any] = []
+    springs: list[RobinSpring] = []
+    if bnd.get("base", "sliding") == "fixed":
+        dirichlet.append(Fixed(tags.BASE))
+    else:
+        dirichlet.append(Sliding(tags.BASE, 2))
+        springs.append(RobinSpring(tags.BASE, float(bnd.get("base_stiffness", 1e6))))
+    if bnd.get("epicardium", "robin") == "robin":
+        springs.append(RobinSpring(tags.EPI, float(bnd.get("pericardium_stiffness", 5e5)),
+                                   normal_only=True))
+    pressure = dolfinx.fem.Constant(mesh, 0.0)
+    Ta = dolfinx.fem.Constant(mesh, 0.0)
+    transverse = float(phys["activation"].get("transverse_fraction", 0.0))
+    act = ActiveTension(f0, s0, n0, Ta, transverse)
+    problem = CardiacMechanicsProblem(
+        mesh=mesh, facet_tags=facet_tags, material=material, compressibility=compressibility,
+        active=act, dirichlet=dirichlet, pressures=[Pressure(tags.ENDO, pressure)],
+        springs=springs, degree=degree, quadrature_degree=quadrature_degree)
+    newton = CavityNewton(problem, pressure, tags.ENDO, z_base)
+    model = LVModel(mesh, facet_tags, problem, newton, pressure, Ta, fibres, z_base,
+                    newton.volume())
+    # output at cell midpoints (not quadrature points): the same model with the UFL rule
+    f_r, s_r, n_r = fibres.rule
+    model.stress_expr = fibre_stress_expression(
+        problem, passive_material(m, f_r, s_r), ActiveTension(f_r, s_r, n_r, Ta, transverse),
+        compressibility, f_r)
+    return model
+
+
+def passive_material(m: dict[str, Any], f0: Any, s0: Any) -> Any:
+    """Passive law of the case's ``physics.material`` with fibre/sheet fields f0, s0."""
+    law = m["law"]
+    if law == "holzapfel-ogden":
+        return HolzapfelOgden(a=m["a"], b=m["b"], a_f=m["a_f"], b_f=m["b_f"], f0=f0)
+    if law == "holzapfel-ogden-orthotropic":
+        return HolzapfelOgden(a=m["a"], b=m["b"], a_f=m["a_f"], b_f=m["b_f"], a_s=m["a_s"],
+                              b_s=m["b_s"], a_fs=m["a_fs"], b_fs=m["b_fs"], f0=f0, s0=s0)
+    if law == "guccione":
+        return Guccione(C=m["C"], bf=m["b_f"], bt=m["b_t"], bfs=m["b_fs"], f0=f0)
+    if law == "neo-hookean":
+        return NeoHookean(mu=m["mu"])
+    raise CaseError(f"unknown material law {law}")  # pragma: no cover - the schema guards it
+
+
+def fibre_stress_expression(pb: CardiacMechanicsProblem, material: Any, act: Any,
+                            compressibility: Any, f0: Any) -> tuple[Any, Any]:
+    r"""Fibre Cauchy stress at cell midpoints (DG0):
+    :math:`\sigma_{ff} = \mathbf f\cdot\boldsymbol\sigma\mathbf f/|\mathbf f|^2`,
+    :math:`\boldsymbol\sigma = J^{-1}\mathbf P\mathbf F^T`,
+    :math:`\mathbf P = \partial\Psi/\partial\mathbf F`; returns (expression, DG0 space)."""
+    F = ufl.variable(pb.F)
+    p = ufl.split(pb.state)[1] if pb.mixed else None
+    psi = material.strain_energy(F) + act.strain_energy(F) + compressibility.strain_energy(F, p)
+    P = ufl.diff(psi, F)
+    sigma = P * F.T / ufl.det(F)
+    f = F * f0
+    sff = ufl.inner(f, sigma * f) / ufl.inner(f, f)
+    V0 = dolfinx.fem.functionspace(pb.mesh, ("DG", 0))
+    return dolfinx.fem.Expression(sff, V0.element.interpolation_points), V0
