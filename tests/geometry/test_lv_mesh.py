@@ -16,14 +16,12 @@ import dolfinx
 import numpy as np
 import pytest
 import ufl
-from lv_synth_cases import write_case
+from lv_synth_cases import measurements_case, write_case
 from mpi4py import MPI
 
 from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.geometry import tags
 from twinflow.geometry.lv.ellipsoid import EllipsoidLV
-from twinflow.geometry.lv.mesh import mesh_lv
-from twinflow.geometry.lv.reconstruct import reconstruct_lv
 from twinflow.geometry.lv.surfaces import read_surfaces
 from twinflow.geometry.mesh_io import read_msh, read_tagged_mesh
 
@@ -51,8 +49,8 @@ def _read_and_check(xdmf: Path, z_base: float) -> tuple[float, float, int]:
 @pytest.mark.parametrize("source", ["images", "volume"])
 def test_reconstructed_mesh_reads_in_dolfinx(tmp_path: Path, source: str) -> None:
     case = write_case(tmp_path, 1, 7, source, cell_size=6e-3)
-    meas = reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "geo")
-    xdmf = mesh_lv(tmp_path / "geo", case.case_json, tmp_path / "mesh")
+    meas = case.reconstruct(tmp_path / "geo")
+    xdmf = case.mesh(tmp_path / "geo", tmp_path / "mesh")
     assert xdmf == tmp_path / "mesh" / "mesh.xdmf" and xdmf.with_suffix(".h5").is_file()
     cavity, wall, n_cells = _read_and_check(xdmf, 0.0)
     surfaces = read_surfaces(tmp_path / "geo")
@@ -75,12 +73,9 @@ def test_reconstructed_mesh_reads_in_dolfinx(tmp_path: Path, source: str) -> Non
 def test_measurements_mesh_is_the_ellipsoid(tmp_path: Path) -> None:
     meas = {"endo_short_radius": 0.025, "endo_long_radius": 0.055, "epi_short_radius": 0.036,
             "epi_long_radius": 0.063, "base_height": 0.01}
-    case_json = tmp_path / "case.json"
-    case_json.write_text(json.dumps({"anatomy": "left-ventricle", "mesh": {"cell_size": 0.006},
-                                     "geometry": {"source": "measurements",
-                                                  "measurements": meas}}))
-    reconstruct_lv(case_json, tmp_path, tmp_path, tmp_path / "geo")
-    xdmf = mesh_lv(tmp_path / "geo", case_json, tmp_path / "mesh")
+    case = measurements_case(tmp_path, meas, cell_size=0.006)
+    case.reconstruct(tmp_path / "geo")
+    xdmf = case.mesh(tmp_path / "geo", tmp_path / "mesh")
     cavity, _, _ = _read_and_check(xdmf, 0.01)
     exact = EllipsoidLV(0.025, 0.055, 0.036, 0.063, 0.01).cavity_volume()
     assert cavity == pytest.approx(exact, rel=0.02)
@@ -94,11 +89,13 @@ def test_mesh_cli_under_mpirun(tmp_path: Path) -> None:
     import sys
 
     case = write_case(tmp_path, 2, 7, "images")
-    reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "geo")
+    case.reconstruct(tmp_path / "geo")
     mpirun = Path(sys.executable).parent / "mpirun"
-    proc = subprocess.run([str(mpirun), "-n", "2", sys.executable, "-m",
-                           "twinflow.geometry.lv.mesh", str(tmp_path / "geo"),
-                           str(case.case_json), str(tmp_path / "mesh")],
+    proc = subprocess.run([str(mpirun), "-n", "2", sys.executable, "-m", "twinflow", "mesh-lv",
+                           "--settings", str(case.settings("mesh_lv")), "--measurements",
+                           str(tmp_path / "geo" / "measurements.json"), "--mesh",
+                           str(tmp_path / "mesh" / "mesh.xdmf"), "--info",
+                           str(tmp_path / "mesh" / "mesh.json")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = LVMeshInfo.read(tmp_path / "mesh" / "mesh.json")

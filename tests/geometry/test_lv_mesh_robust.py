@@ -13,7 +13,7 @@ from lv_synth_cases import write_case, write_surfaces
 from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.errors import InputError
 from twinflow.geometry.lv.biplane import ApicalView, biplane_surfaces
-from twinflow.geometry.lv.mesh import check_wall, mesh_lv
+from twinflow.geometry.lv.mesh import check_wall
 from twinflow.geometry.lv.surfaces import LVSurfaces, rings_to_surface
 
 
@@ -38,11 +38,11 @@ def test_touching_wall_raises_input_error(tmp_path: Path) -> None:
     epi = rings_to_surface(*_half_ellipsoid(0.033, 0.09, dent=0.35))
     write_surfaces(geo, LVSurfaces(endo, epi, 0.0))
     with pytest.raises(InputError) as err:
-        mesh_lv(geo, case.case_json, tmp_path / "mesh")
+        case.mesh(geo, tmp_path / "mesh")
     assert str(geo) in str(err.value) and "\n" not in str(err.value)
     # the same walls without the dent mesh
     write_surfaces(geo, LVSurfaces(endo, rings_to_surface(*_half_ellipsoid(0.033, 0.09)), 0.0))
-    assert mesh_lv(geo, case.case_json, tmp_path / "mesh2").is_file()
+    assert case.mesh(geo, tmp_path / "mesh2").is_file()
 
 
 def _apical_mask(width: float, crack: bool) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_shallow_basal_crossing_is_repaired_and_shell_walls_do_not_cross(tmp_pat
     case = write_case(tmp_path, 1, 7, "images", cell_size=8e-3)
     geo = tmp_path / "geo"
     write_surfaces(geo, surfaces)
-    assert mesh_lv(geo, case.case_json, tmp_path / "mesh").is_file()
+    assert case.mesh(geo, tmp_path / "mesh").is_file()
     info = LVMeshInfo.read(tmp_path / "mesh" / "mesh.json")
     assert info.shell.repaired_rays > 0
     assert abs(info.cavity_volume_relative_difference) < 1e-6

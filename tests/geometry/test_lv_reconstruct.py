@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lv_synth_cases import write_case
+from lv_synth_cases import measurements_case, write_case
 
 from twinflow.errors import InputError
 from twinflow.geometry.lv.biplane import ApicalView, biplane_surfaces, simpson_biplane
 from twinflow.geometry.lv.ellipsoid import EllipsoidLV
-from twinflow.geometry.lv.reconstruct import reconstruct_lv
 from twinflow.imaging.synth import lv as lvm
 
 SEED = 7
@@ -84,7 +83,7 @@ def _check(m: dict, truth: dict, tol: float) -> None:
 @pytest.mark.parametrize("index", [0, 2, 4])
 def test_images_route_edv_within_5_percent(tmp_path: Path, index: int) -> None:
     case = write_case(tmp_path, index, SEED, "images")
-    out = reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "geo")
+    out = case.reconstruct(tmp_path / "geo")
     m = json.loads(out.read_text())
     assert m["source"] == "images" and m["z_base_m"] == 0.0
     _check(m, case.truth, 0.05)
@@ -98,8 +97,7 @@ def test_images_route_edv_within_5_percent(tmp_path: Path, index: int) -> None:
 @pytest.mark.parametrize("index", [0, 1])
 def test_volume_route_edv_within_5_percent(tmp_path: Path, index: int) -> None:
     case = write_case(tmp_path, index, SEED, "volume")
-    m = json.loads(reconstruct_lv(case.case_json, case.masks_dir, case.images_dir,
-                                  tmp_path / "geo").read_text())
+    m = json.loads(case.reconstruct(tmp_path / "geo").read_text())
     _check(m, case.truth, 0.05)
     # the surface is within 2 % of the voxel count, the frame's axis is the true one
     ed = m["end-diastole"]
@@ -115,12 +113,7 @@ def test_volume_route_edv_within_5_percent(tmp_path: Path, index: int) -> None:
 def test_measurements_route_exact_ellipsoid(tmp_path: Path) -> None:
     meas = {"endo_short_radius": 0.025, "endo_long_radius": 0.055, "epi_short_radius": 0.036,
             "epi_long_radius": 0.063, "base_height": 0.01}
-    case_json = tmp_path / "case.json"
-    case_json.write_text(json.dumps({"anatomy": "left-ventricle",
-                                     "geometry": {"source": "measurements",
-                                                  "measurements": meas}}))
-    m = json.loads(reconstruct_lv(case_json, tmp_path / "none", tmp_path / "none",
-                                  tmp_path / "geo").read_text())
+    m = json.loads(measurements_case(tmp_path, meas).reconstruct(tmp_path / "geo").read_text())
     geo = EllipsoidLV(0.025, 0.055, 0.036, 0.063, 0.01)
     assert m["end_diastolic_volume_m3"] == pytest.approx(geo.cavity_volume(), rel=1e-12)
     assert m["z_base_m"] == 0.01
@@ -131,10 +124,10 @@ def test_measurements_route_exact_ellipsoid(tmp_path: Path) -> None:
 
 def test_missing_and_bad_masks_are_input_errors(tmp_path: Path) -> None:
     case = write_case(tmp_path, 1, SEED, "images")
-    manifest = json.loads((case.images_dir / "manifest.json").read_text())
+    manifest = json.loads(case.images.read_text())
     two_ch_ed = next(e for e in manifest["images"]
                      if e["view"] == "apical-2ch" and e["phase"] == "end-diastole")
-    mask = case.masks_dir / two_ch_ed["image"]
+    mask = case.masks.parent / two_ch_ed["image"]
     import SimpleITK as sitk
     img = sitk.ReadImage(str(mask))
     arr = sitk.GetArrayFromImage(img)
@@ -142,19 +135,21 @@ def test_missing_and_bad_masks_are_input_errors(tmp_path: Path) -> None:
     bad.CopyInformation(img)
     sitk.WriteImage(bad, str(mask))
     with pytest.raises(InputError, match="myocardium"):
-        reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "g")
+        case.reconstruct(tmp_path / "g")
     mask.unlink()
     with pytest.raises(InputError, match="mask not found"):
-        reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "g")
+        case.reconstruct(tmp_path / "g")
     manifest["images"] = [e for e in manifest["images"] if e is not two_ch_ed
                           and e["image"] != two_ch_ed["image"]]
-    (case.images_dir / "manifest.json").write_text(json.dumps(manifest))
+    case.images.write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="apical-2ch"):
-        reconstruct_lv(case.case_json, case.masks_dir, case.images_dir, tmp_path / "g")
+        case.reconstruct(tmp_path / "g")
     # the CLI: exit status 2 and one line
-    proc = subprocess.run([sys.executable, "-m", "twinflow.geometry.lv.reconstruct",
-                           str(case.case_json), str(case.masks_dir), str(case.images_dir),
-                           str(tmp_path / "g")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "twinflow", "reconstruct-lv", "--settings",
+                           str(case.settings("reconstruct_lv")), "--images", str(case.images),
+                           "--masks", str(case.masks), "--measurements",
+                           str(tmp_path / "g" / "measurements.json")],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "g" / "measurements.json").exists()
 
@@ -175,8 +170,7 @@ def test_ten_patients_volume_route_within_5_percent(tmp_path: Path) -> None:
     errors = []
     for index in range(10):
         case = write_case(tmp_path / f"p{index}", index, SEED, "volume")
-        m = json.loads(reconstruct_lv(case.case_json, case.masks_dir, case.images_dir,
-                                      tmp_path / f"p{index}" / "geo").read_text())
+        m = json.loads(case.reconstruct(tmp_path / f"p{index}" / "geo").read_text())
         errors.append([m["end_diastolic_volume_m3"] / case.truth["edv_m3"] - 1.0,
                        m["cavity_volume_surface_m3"] / case.truth["edv_m3"] - 1.0])
     print("volume route EDV relative errors (voxels, surface):", np.round(errors, 4).tolist())
@@ -190,8 +184,7 @@ def test_ten_patients_images_route(tmp_path: Path) -> None:
     rows = []
     for index in range(10):
         case = write_case(tmp_path / f"p{index}", index, SEED, "images")
-        m = json.loads(reconstruct_lv(case.case_json, case.masks_dir, case.images_dir,
-                                      tmp_path / f"p{index}" / "geo").read_text())
+        m = json.loads(case.reconstruct(tmp_path / f"p{index}" / "geo").read_text())
         edv = case.truth["edv_m3"]
         rows.append([m["end_diastolic_volume_m3"] / edv - 1.0,
                      m["cavity_volume_surface_m3"] / edv - 1.0, _two_view_bias(case.truth)])
