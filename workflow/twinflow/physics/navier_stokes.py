@@ -3,9 +3,9 @@ r"""Unsteady incompressible Navier--Stokes flow in a rigid vessel (DOLFINx, MPI-
 Equations (Newtonian blood, density :math:`\rho`, viscosity :math:`\mu`):
 :math:`\rho(\partial_t u + u\cdot\nabla u) = \nabla\cdot\sigma(u,p)`, :math:`\nabla\cdot u = 0`,
 :math:`\sigma = -pI + 2\mu\varepsilon(u)`; no slip on the WALL, a Womersley velocity profile on
-the INLET carrying the flow waveform :math:`Q(t)` (:mod:`twinflow.physics.inflow`,
-:mod:`twinflow.physics.womersley`), and per outlet a pressure, resistance, three-element
-Windkessel or prescribed flow split (:mod:`twinflow.physics.outlets`).
+the INLET carrying the flow waveform :math:`Q(t)` (:mod:`twinflow.physics.flow.inflow`,
+:mod:`twinflow.physics.flow.womersley`), and per outlet a pressure, resistance, three-element
+Windkessel or prescribed flow split (:mod:`twinflow.physics.flow.outlets`).
 
 Scheme: the incremental pressure-correction scheme (IPCS; Goda 1979, J Comput Phys 30:76;
 analysis in Guermond, Minev & Shen 2006, Comput Methods Appl Mech Eng 195:6011) with
@@ -66,7 +66,7 @@ Resistance and Windkessel outlets are coupled implicitly: the outlet pressures
 \sum_j P_j (w_j, d_j)` with the response :math:`(w_j, d_j)` to a unit pressure on outlet j
 (one extra solve of each step per coupled outlet, skipped when there is a single pressure
 outlet, where the response vanishes); the affine 0D laws :math:`P = aQ + b`
-(:mod:`twinflow.physics.outlets`) and :math:`Q = Q^0 + GP` are solved together each step
+(:mod:`twinflow.physics.flow.outlets`) and :math:`Q = Q^0 + GP` are solved together each step
 (Vignon-Clementel et al. 2006; Esmaily Moghadam et al. 2013; details at the code).
 
 Why BDF2 and not Crank--Nicolson (measured on the demo carotid, 23k cells, 2026-12-06):
@@ -141,10 +141,10 @@ from petsc4py import PETSc
 from twinflow.errors import InputError, TwinflowError
 from twinflow.geometry import tags
 from twinflow.io import canonical_json, write_json_atomic, write_text_atomic
-from twinflow.physics import womersley
-from twinflow.physics.hemodynamics import IndexAccumulator, WallShearStressProjector
-from twinflow.physics.inflow import FlowWaveform, waveform_from_settings
-from twinflow.physics.outlets import (
+from twinflow.physics.flow import womersley
+from twinflow.physics.flow.hemodynamics import IndexAccumulator, WallShearStressProjector
+from twinflow.physics.flow.inflow import FlowWaveform, waveform_from_settings
+from twinflow.physics.flow.outlets import (
     FlowSplitOutlet,
     OutletModel,
     PressureOutlet,
@@ -311,7 +311,7 @@ class OpeningProfile:
     r"""Dirichlet velocity on an opening carrying a prescribed flow waveform.
 
     Each harmonic :math:`k` of the waveform gets the Womersley profile of a circle of the
-    opening's area (:func:`twinflow.physics.womersley.profile_per_unit_flow` with
+    opening's area (:func:`twinflow.physics.flow.womersley.profile_per_unit_flow` with
     :math:`\alpha_k`), centred on the opening's centroid, along the opening's normal (inward for
     the inlet, outward for a flow-split outlet). The discrete flux of every harmonic's profile is
     normalised to exactly one, so the imposed flow rate equals :math:`Q(t)` to round-off also
@@ -525,8 +525,8 @@ def solve_flow(mesh_path: Path, settings: dict[str, Any], out_dir: Path,
     """Solve the pulsatile flow of ``settings`` on ``mesh_path``; returns ``summary.json``.
 
     ``settings`` (SI floats): density, viscosity, time_step, cycles, period, inflow (see
-    :mod:`twinflow.physics.inflow`), inflow_profile, outlets {tag: model} (see
-    :mod:`twinflow.physics.outlets`), inlet_tag, wall_tag, linear_solver (krylov|direct),
+    :mod:`twinflow.physics.flow.inflow`), inflow_profile, outlets {tag: model} (see
+    :mod:`twinflow.physics.flow.outlets`), inlet_tag, wall_tag, linear_solver (krylov|direct),
     output_every (steps between field outputs, 0: only the end of each cycle), probes
     [[x,y,z], ...], render (PNG renders). Several cycles are run; the last one is analysed.
     """
@@ -1116,7 +1116,7 @@ def main(argv: list[str] | None = None) -> int:
     --case CASE.json [--mesh-json mesh_quality.json]) --out DIR``.
 
     ``--case`` takes the canonical case JSON and maps it with
-    :func:`twinflow.physics.carotid_settings.carotid_flow_settings`; ``--mesh-json`` defaults
+    :func:`twinflow.physics.flow.settings.carotid_flow_settings`; ``--mesh-json`` defaults
     to ``mesh_quality.json`` next to the mesh when that file exists. The settings used are
     written to ``DIR/settings.json``.
     """
@@ -1134,7 +1134,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.settings is not None:
             settings = _read_json(args.settings, "settings")
         else:
-            from twinflow.physics.carotid_settings import carotid_flow_settings
+            from twinflow.physics.flow.settings import carotid_flow_settings
 
             case = _read_json(args.case, "case")
             mesh_json_path = args.mesh_json or args.mesh.with_name("mesh_quality.json")

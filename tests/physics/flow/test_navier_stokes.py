@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import assert_columns_match, run_navier_stokes
 from twinflow.errors import InputError
 from twinflow.geometry.tube import mesh_tube
-from twinflow.physics.womersley import WomersleyFlow
+from twinflow.physics.flow.womersley import WomersleyFlow
 
 RADIUS, LENGTH = 3.0e-3, 12.0e-3
 RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
@@ -183,7 +183,7 @@ def test_carotid_flow_split_with_supg_one_and_two_ranks_agree(tmp_path: Path) ->
                 "outlets": {"2": {"model": "pressure", "value": 0.0},
                             "3": {"model": "flow_split", "fraction": 0.4}}}
     # start at peak systole: shift the waveform by its time of peak flow via a table
-    from twinflow.physics.inflow import waveform_from_settings
+    from twinflow.physics.flow.inflow import waveform_from_settings
 
     wave = waveform_from_settings(settings["inflow"], 0.92, "test")
     t = np.linspace(0.0, 0.92, 116)[:-1]

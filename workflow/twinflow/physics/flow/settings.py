@@ -53,7 +53,7 @@ from typing import Any
 
 from twinflow.errors import CaseError
 from twinflow.geometry import tags
-from twinflow.physics.inflow import HOLDSWORTH_MEAN_FLOW, HOLDSWORTH_PEAK_FLOW
+from twinflow.physics.flow.inflow import HOLDSWORTH_MEAN_FLOW, HOLDSWORTH_PEAK_FLOW
 
 
 def _get(data: dict[str, Any], *path: str, default: Any = None) -> Any:

@@ -22,10 +22,10 @@ import pytest
 
 from twinflow.errors import CaseError
 from twinflow.geometry.tube import mesh_tube
-from twinflow.physics.carotid_settings import carotid_flow_settings, rounded_time_step
-from twinflow.physics.outlets import ResistanceOutlet, WindkesselOutlet
+from twinflow.physics.flow.outlets import ResistanceOutlet, WindkesselOutlet
+from twinflow.physics.flow.settings import carotid_flow_settings, rounded_time_step
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RP, C, RD, Q = 3.0e8, 1.0e-11, 2.0e9, 6.0e-6  # Pa s/m^3, m^3/Pa, Pa s/m^3, m^3/s
 
 
