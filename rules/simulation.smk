@@ -1,5 +1,5 @@
 # Simulation: the MPI-parallel DOLFINx solve of each scenario of a case.
-# Wiring only; the physics lives in twinflow.physics.navier_stokes (carotid CFD) and
+# Wiring only; the physics lives in twinflow.physics.flow (carotid CFD) and
 # twinflow.physics.cardiac_cycle (LV mechanics coupled to a 0D circulation).
 # MPI ranks come from the case (simulation.mpi_ranks), capped by --cores.
 
@@ -25,7 +25,7 @@ rule simulate_carotid:
     log:
         f"{RESULTS}/{{case}}/logs/simulate-{{scenario}}.log",
     shell:
-        "{MPIRUN} -n {threads} {PY} -m twinflow.physics.navier_stokes --mesh {input.mesh:q}"
+        "{MPIRUN} -n {threads} {PY} -m twinflow.physics.flow --mesh {input.mesh:q}"
         " --case {input.case:q} --out $(dirname {output.summary:q})"
         " > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 2)"
 

@@ -88,7 +88,7 @@ def test_one_and_two_ranks_agree(tube: Path, tmp_path: Path) -> None:
 
 
 def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
-    from twinflow.physics.navier_stokes import FlowSettings
+    from twinflow.physics.flow.settings import FlowSettings
 
     with pytest.raises(InputError):
         FlowSettings.from_dict({"time_step": 0.3, "period": 1.0})
@@ -99,7 +99,7 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
     assert FlowSettings.from_dict({}).time_scheme == "bdf2"
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"viscosity": -1}))
-    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh",
+    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.flow", "--mesh",
                            str(tube), "--settings", str(path), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
@@ -143,7 +143,8 @@ def test_supg_term_vanishes_for_the_exact_solution_only() -> None:
     from dolfinx import mesh as dmesh
     from mpi4py import MPI
 
-    from twinflow.physics.navier_stokes import cell_diameter, supg_term
+    from twinflow.physics.flow.forms import supg_term
+    from twinflow.physics.flow.mesh import cell_diameter
 
     msh = dmesh.create_box(MPI.COMM_SELF, [[-1.0, -1.0, 0.0], [1.0, 1.0, 2.0]], [3, 3, 4],
                            dmesh.CellType.tetrahedron)
