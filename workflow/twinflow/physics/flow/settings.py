@@ -79,6 +79,14 @@ from twinflow.physics.flow.outlets import FlowSplitOutlet, OutletModel, outlet_f
 #: Blood, Newtonian approximation (reference-data.md): density (kg/m^3), viscosity (Pa s).
 BLOOD_DENSITY: float = 1050.0
 BLOOD_VISCOSITY: float = 3.5e-3
+#: Settings that take one of a few words (the default first).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "inflow_profile": ("womersley", "parabolic", "plug"),
+    "stabilisation": ("supg", "none"),
+    "convection": ("skew-symmetric", "convective"),
+    "time_scheme": ("bdf2", "crank-nicolson"),
+    "linear_solver": ("krylov", "direct"),
+}
 
 
 @dataclass(slots=True)
@@ -166,21 +174,12 @@ class FlowSettings:
         if abs(ratio - round(ratio)) > 1e-6 * ratio:
             raise InputError(f"{where}: period {s.waveform.period} s is not a whole number "
                              f"of time steps {s.time_step} s")
-        s.inflow_profile = str(data.get("inflow_profile", "womersley"))
-        if s.inflow_profile not in ("womersley", "parabolic", "plug"):
-            raise InputError(f"{where}: inflow_profile must be womersley, parabolic or plug")
-        s.stabilisation = str(data.get("stabilisation", "supg"))
-        if s.stabilisation not in ("supg", "none"):
-            raise InputError(f"{where}: stabilisation must be supg or none")
-        s.convection = str(data.get("convection", "skew-symmetric"))
-        if s.convection not in ("skew-symmetric", "convective"):
-            raise InputError(f"{where}: convection must be skew-symmetric or convective")
-        s.time_scheme = str(data.get("time_scheme", "bdf2"))
-        if s.time_scheme not in ("bdf2", "crank-nicolson"):
-            raise InputError(f"{where}: time_scheme must be bdf2 or crank-nicolson")
-        s.linear_solver = str(data.get("linear_solver", "krylov"))
-        if s.linear_solver not in ("krylov", "direct"):
-            raise InputError(f"{where}: linear_solver must be krylov or direct")
+        for key, options in CHOICES.items():
+            value = str(data.get(key, options[0]))
+            if value not in options:
+                raise InputError(f"{where}: {key} must be {', '.join(options[:-1])} or "
+                                 f"{options[-1]}")
+            setattr(s, key, value)
         outlets = data.get("outlets", {str(tags.OUTLET): {"model": "pressure", "value": 0.0}})
         try:
             s.outlets = {int(tag): outlet_from_settings(spec, f"{where}: outlets.{tag}")
