@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import assert_columns_match, run_navier_stokes
+from twinflow.artifacts.flow import FlowSummary
 from twinflow.errors import InputError
 from twinflow.geometry.tube import mesh_tube
 from twinflow.physics.flow.womersley import WomersleyFlow
@@ -68,6 +69,8 @@ def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
     assert summary["osi"]["max"] < 1e-3  # steady: no oscillation
     assert summary["flow_split"]["2"] == pytest.approx(1.0, rel=1e-3)
     assert "Newtonian blood (constant viscosity)" in summary["simplifications"]
+    # the file is a valid FlowSummary and says no more and no less than the model
+    assert FlowSummary.read(result / "summary.json").model_dump(mode="json") == summary
     for name in ("velocity", "pressure", "wss", "indices"):
         assert (result / "fields" / f"{name}.bp").is_dir()
     for png in ("tawss.png", "osi.png"):
