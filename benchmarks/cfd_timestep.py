@@ -1,7 +1,7 @@
 """Benchmark: Navier-Stokes solver time per time step vs mesh size, on 1 and 2 MPI ranks.
 
 Meshes straight tubes (R = 3 mm, L = 24 mm, second-order geometry) at several cell sizes, runs
-``python -m twinflow.physics.navier_stokes`` for a fixed number of steps of the Holdsworth 1999
+``python -m twinflow.physics.flow`` for a fixed number of steps of the Holdsworth 1999
 CCA waveform (blood, dt = 1 ms, Womersley inlet) under ``mpirun -n 1`` and ``-n 2`` and records
 the solver's own timing (time loop only, JIT and setup excluded) from summary.json into
 ``benchmarks/cfd_timestep.json``. With ``--carotid DIR`` (a reconstructed geometry folder
@@ -41,7 +41,7 @@ def run(mesh: Path, out: Path, ranks: int, steps: int, outlet_tags: tuple[int, .
     out.mkdir(parents=True, exist_ok=True)
     (out / "settings.json").write_text(json.dumps(settings))
     cmd = [str(ROOT / ".venv/bin/mpirun"), "-n", str(ranks), sys.executable, "-m",
-           "twinflow.physics.navier_stokes", "--mesh", str(mesh), "--settings",
+           "twinflow.physics.flow", "--mesh", str(mesh), "--settings",
            str(out / "settings.json"), "--out", str(out / "result")]
     load_before = os.getloadavg()[0]
     subprocess.run(cmd, check=True, capture_output=True, text=True)

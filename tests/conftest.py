@@ -56,13 +56,13 @@ def package_env(project: Path) -> dict[str, str]:
 
 def run_navier_stokes(mesh: Path, settings: dict, out: Path, ranks: int = 1,
                       timeout: float = 600) -> dict:
-    """Run ``python -m twinflow.physics.navier_stokes`` (under ``mpirun -n ranks`` when
+    """Run ``python -m twinflow.physics.flow`` (under ``mpirun -n ranks`` when
     ranks > 1) with ``settings`` written to ``out/settings.json``; results go to
     ``out/result``. Returns the run's summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "settings.json"
     path.write_text(json.dumps(settings))
-    cmd = [sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh", str(mesh),
+    cmd = [sys.executable, "-m", "twinflow.physics.flow", "--mesh", str(mesh),
            "--settings", str(path), "--out", str(out / "result")]
     if ranks > 1:
         cmd = [str(VENV_BIN / "mpirun"), "-n", str(ranks)] + cmd

@@ -18,7 +18,7 @@ def test_tube_mesh_tags_and_measures(tmp_path: Path) -> None:
     from dolfinx import fem
     from mpi4py import MPI
 
-    from twinflow.physics.navier_stokes import read_mesh
+    from twinflow.physics.flow.mesh import read_mesh
 
     radius, length = 2.0e-3, 8.0e-3
     path = mesh_tube(radius, length, 1.0e-3, tmp_path / "tube.xdmf")
@@ -49,7 +49,7 @@ def test_tube_first_order_polygon_loses_area(tmp_path: Path) -> None:
     from dolfinx import fem
     from mpi4py import MPI
 
-    from twinflow.physics.navier_stokes import read_mesh
+    from twinflow.physics.flow.mesh import read_mesh
 
     path = mesh_tube(2.0e-3, 4.0e-3, 1.0e-3, tmp_path / "tube1.xdmf", order=1)
     mesh, facet_tags = read_mesh(path, MPI.COMM_WORLD)

@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import assert_columns_match, run_navier_stokes
+from twinflow.artifacts.flow import FlowSummary
 from twinflow.errors import InputError
 from twinflow.geometry.tube import mesh_tube
-from twinflow.physics.womersley import WomersleyFlow
+from twinflow.physics.flow.womersley import WomersleyFlow
 
 RADIUS, LENGTH = 3.0e-3, 12.0e-3
 RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
@@ -68,6 +69,8 @@ def test_poiseuille_within_one_percent(tube: Path, tmp_path: Path) -> None:
     assert summary["osi"]["max"] < 1e-3  # steady: no oscillation
     assert summary["flow_split"]["2"] == pytest.approx(1.0, rel=1e-3)
     assert "Newtonian blood (constant viscosity)" in summary["simplifications"]
+    # the file is a valid FlowSummary and says no more and no less than the model
+    assert FlowSummary.read(result / "summary.json").model_dump(mode="json") == summary
     for name in ("velocity", "pressure", "wss", "indices"):
         assert (result / "fields" / f"{name}.bp").is_dir()
     for png in ("tawss.png", "osi.png"):
@@ -88,7 +91,7 @@ def test_one_and_two_ranks_agree(tube: Path, tmp_path: Path) -> None:
 
 
 def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
-    from twinflow.physics.navier_stokes import FlowSettings
+    from twinflow.physics.flow.settings import FlowSettings
 
     with pytest.raises(InputError):
         FlowSettings.from_dict({"time_step": 0.3, "period": 1.0})
@@ -99,7 +102,7 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
     assert FlowSettings.from_dict({}).time_scheme == "bdf2"
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"viscosity": -1}))
-    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh",
+    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.flow", "--mesh",
                            str(tube), "--settings", str(path), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
@@ -143,7 +146,8 @@ def test_supg_term_vanishes_for_the_exact_solution_only() -> None:
     from dolfinx import mesh as dmesh
     from mpi4py import MPI
 
-    from twinflow.physics.navier_stokes import cell_diameter, supg_term
+    from twinflow.physics.flow.forms import supg_term
+    from twinflow.physics.flow.mesh import cell_diameter
 
     msh = dmesh.create_box(MPI.COMM_SELF, [[-1.0, -1.0, 0.0], [1.0, 1.0, 2.0]], [3, 3, 4],
                            dmesh.CellType.tetrahedron)
@@ -183,7 +187,7 @@ def test_carotid_flow_split_with_supg_one_and_two_ranks_agree(tmp_path: Path) ->
                 "outlets": {"2": {"model": "pressure", "value": 0.0},
                             "3": {"model": "flow_split", "fraction": 0.4}}}
     # start at peak systole: shift the waveform by its time of peak flow via a table
-    from twinflow.physics.inflow import waveform_from_settings
+    from twinflow.physics.flow.inflow import waveform_from_settings
 
     wave = waveform_from_settings(settings["inflow"], 0.92, "test")
     t = np.linspace(0.0, 0.92, 116)[:-1]

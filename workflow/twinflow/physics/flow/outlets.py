@@ -11,7 +11,7 @@ Every outlet (facet tag) gets one model, from ``settings["outlets"][str(tag)]``:
   :math:`p = R_p Q + p_c`, :math:`C\,\dot p_c = Q - (p_c - p_0)/R_d`.
 - ``{"model": "flow_split", "fraction": f}``: the outlet flow is prescribed as
   :math:`f\,Q_{in}(t)` (a Dirichlet velocity profile, see
-  :class:`twinflow.physics.navier_stokes.OpeningProfile`); at least one outlet must have a
+  :class:`twinflow.physics.flow.boundary.OpeningProfile`); at least one outlet must have a
   pressure-type model (pressure, resistance, windkessel) so the pressure level is defined.
 
 Coupling (implicit). Each pressure-type model, discretised in time, is an *affine* relation
@@ -26,7 +26,7 @@ Windkessel with the implicit Euler rule
 :math:`b = (p_c^n + \Delta t\,p_0/(R_dC))/(1+\Delta t/(R_dC))`.
 :meth:`affine` returns :math:`(a, b)` without changing the state; :meth:`advance` commits the
 step once :math:`Q^{n+1}` is known. The flow solver
-(:mod:`twinflow.physics.navier_stokes`) solves these relations *together* with the flow: in its
+(:mod:`twinflow.physics.flow.coupling`) solves these relations *together* with the flow: in its
 pressure-correction scheme the end-of-step outlet flows are an affine function of the outlet
 pressures, :math:`Q^{n+1} = Q^0 + G P^{n+1}`, with an influence matrix :math:`G` that is
 constant in time, so the 0D/3D system is closed exactly each step (no lag, no iteration).

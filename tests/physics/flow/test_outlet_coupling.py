@@ -22,10 +22,10 @@ import pytest
 
 from twinflow.errors import CaseError
 from twinflow.geometry.tube import mesh_tube
-from twinflow.physics.carotid_settings import carotid_flow_settings, rounded_time_step
-from twinflow.physics.outlets import ResistanceOutlet, WindkesselOutlet
+from twinflow.physics.flow.outlets import ResistanceOutlet, WindkesselOutlet
+from twinflow.physics.flow.settings import carotid_flow_settings, rounded_time_step
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RP, C, RD, Q = 3.0e8, 1.0e-11, 2.0e9, 6.0e-6  # Pa s/m^3, m^3/Pa, Pa s/m^3, m^3/s
 
 
@@ -84,7 +84,7 @@ def test_settings_mapping() -> None:
 
 def test_verification_cases_map_to_valid_settings() -> None:
     from twinflow.case.load import load_case, to_canonical
-    from twinflow.physics.navier_stokes import FlowSettings
+    from twinflow.physics.flow.settings import FlowSettings
 
     for name, waveform in (("poiseuille", "steady"), ("womersley", "fourier")):
         case = to_canonical(load_case(ROOT / "cases" / "verification" / f"{name}.yaml"))
@@ -107,7 +107,7 @@ def test_windkessel_tube_reaches_the_0d_pressure(tmp_path: Path) -> None:
     case["simulation"] = {"time_step": 0.01, "cycles": 2}
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
-    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.navier_stokes", "--mesh",
+    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.flow", "--mesh",
                            str(mesh), "--case", str(path), "--out", str(tmp_path / "res")],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -123,7 +123,7 @@ def test_windkessel_tube_reaches_the_0d_pressure(tmp_path: Path) -> None:
 
 
 def _solve(mesh: Path, settings: dict, out: Path) -> tuple[dict, np.ndarray]:
-    from twinflow.physics.navier_stokes import solve_flow
+    from twinflow.physics.flow.loop import solve_flow
 
     summary = json.loads(solve_flow(mesh, settings, out).read_text())
     return summary, _csv(out / "series.csv")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from twinflow.physics import womersley as w
+from twinflow.physics.flow import womersley as w
 
 
 @pytest.mark.parametrize("alpha", [0.5, 4.0, 12.0])

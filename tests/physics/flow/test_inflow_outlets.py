@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from twinflow.errors import InputError
-from twinflow.physics.inflow import holdsworth_cca, waveform_from_settings
-from twinflow.physics.outlets import WindkesselOutlet, outlet_from_settings
+from twinflow.physics.flow.inflow import holdsworth_cca, waveform_from_settings
+from twinflow.physics.flow.outlets import WindkesselOutlet, outlet_from_settings
 
 
 def test_holdsworth_waveform_matches_published_mean_and_peak() -> None:

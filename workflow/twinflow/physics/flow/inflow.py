@@ -3,7 +3,7 @@ r"""Inflow waveforms: a periodic flow rate as a Fourier series.
 A waveform is :math:`Q(t) = a_0 + \sum_{k=1}^{N} [a_k\cos(k\omega t) + b_k\sin(k\omega t)]`,
 :math:`\omega = 2\pi/T`, stored as complex harmonics :math:`\hat Q_0 = a_0`,
 :math:`\hat Q_k = a_k - i b_k` so that :math:`Q(t) = \mathrm{Re}\sum_k \hat Q_k e^{ik\omega t}`
-(the form :class:`twinflow.physics.womersley.WomersleyFlow` and the inlet profile use).
+(the form :class:`twinflow.physics.flow.womersley.WomersleyFlow` and the inlet profile use).
 
 Sources of a waveform (``settings["inflow"]``, SI units):
 

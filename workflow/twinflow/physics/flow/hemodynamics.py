@@ -41,6 +41,8 @@ from dolfinx.fem import petsc as fem_petsc
 from dolfinx.mesh import MeshTags
 from petsc4py import PETSc
 
+from twinflow.physics.flow.assembly import assemble_operator, assemble_rhs
+
 
 def strain_rate(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
     r""":math:`\varepsilon(u) = \frac12(\nabla u + \nabla u^T)`."""
@@ -86,8 +88,7 @@ class WallShearStressProjector:
         off_wall = np.flatnonzero(~self.on_wall).astype(np.int32)
         self._bc = fem.dirichletbc(np.zeros(gdim, dtype=PETSc.ScalarType), off_wall, self.space)
 
-        self._A = fem_petsc.assemble_matrix(a, bcs=[self._bc])
-        self._A.assemble()
+        self._A = assemble_operator(fem_petsc.create_matrix(a), a, [self._bc])
         self._b = fem_petsc.create_vector(self.space)
         self._ksp = PETSc.KSP().create(mesh.comm)
         self._ksp.setOptionsPrefix(prefix)
@@ -100,11 +101,7 @@ class WallShearStressProjector:
 
     def compute(self) -> fem.Function:
         """Project the current WSS; returns the P1 field (zero off the wall)."""
-        with self._b.localForm() as local:
-            local.set(0.0)
-        fem_petsc.assemble_vector(self._b, self._rhs)
-        self._b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        fem_petsc.set_bc(self._b, [self._bc])
+        assemble_rhs(self._b, self._rhs, [self._bc])
         self._ksp.solve(self._b, self.tau.x.petsc_vec)
         self.tau.x.scatter_forward()
         return self.tau
@@ -150,3 +147,15 @@ class IndexAccumulator:
         floor = 1e-12 * max(float(self.integral_magnitude.max(initial=0.0)), 1e-300)
         rrt[sheared] = self.duration / np.maximum(mean_vector[sheared], floor)
         return tawss, osi, rrt
+
+
+def index_fields(accumulator: IndexAccumulator,
+                 projector: WallShearStressProjector) -> tuple[fem.Function, ...]:
+    """TAWSS (Pa), OSI (-) and RRT (1/Pa) as P1 functions ``tawss``, ``osi``, ``rrt`` on the
+    wall (zero off the wall, and everywhere when no period was accumulated)."""
+    fields = tuple(fem.Function(projector.scalar_space, name=name)
+                   for name in ("tawss", "osi", "rrt"))
+    if accumulator.duration > 0.0:
+        for fn, values in zip(fields, accumulator.indices(), strict=True):
+            fn.x.array[:] = np.where(projector.on_wall, values, 0.0)
+    return fields

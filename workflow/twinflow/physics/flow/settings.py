@@ -1,6 +1,20 @@
-r"""Canonical carotid case (SI JSON) -> settings of :mod:`twinflow.physics.navier_stokes`.
+r"""Settings of the flow solver: :class:`FlowSettings`, and the mapping of a carotid case.
 
-:func:`carotid_flow_settings` maps (``case`` is the canonical JSON of ``twinflow validate``):
+**Solver settings** (a plain dict of SI floats, the ``--settings`` JSON of
+``python -m twinflow.physics.flow``, parsed and checked by :meth:`FlowSettings.from_dict`):
+``density`` and ``viscosity`` (blood, Newtonian), ``time_step``, ``cycles``, ``period``,
+``inflow`` (:mod:`twinflow.physics.flow.inflow`), ``inflow_profile`` (womersley | parabolic |
+plug), ``outlets`` {tag: model} (:mod:`twinflow.physics.flow.outlets`), ``inlet_tag``,
+``wall_tag``, ``linear_solver`` (krylov | direct), ``krylov_rtol``, ``stabilisation``
+(supg | none), ``convection`` (skew-symmetric | convective), ``time_scheme`` (bdf2 |
+crank-nicolson), ``log_every`` (steps between diagnostic log lines, 0: none),
+``output_every`` (steps between field outputs, 0: only the end of each cycle), ``probes``
+[[x, y, z], ...], ``render`` (PNG renders), ``max_steps`` (benchmarks: stop early),
+``cca_segment_diameters`` (:mod:`twinflow.physics.flow.summary`) and ``time_step_requested``
+(recorded only). Several cycles are run; the last one is analysed.
+
+**Carotid case** -> solver settings: :func:`carotid_flow_settings` (``case`` is the canonical
+JSON of ``twinflow validate``):
 
 =========================================  ====================================================
 case                                       solver setting
@@ -40,7 +54,7 @@ Windkessel initial pressure: :math:`p_c(0) = p_0 + R_d\,\bar Q_i` with the branc
 :math:`\bar Q_i = \bar Q\,(1/R_i)/\sum_k(1/R_k)`, :math:`R_i = R_{p,i} + R_{d,i}`; starting at the
 periodic mean shortens the transient (which decays like :math:`e^{-t/(R_dC)}`).
 
-``log_every`` = 10: the solver prints a progress line (time, max cell Courant and Peclet
+``log_every`` = 10: the solver logs a diagnostic line (time, max cell Courant and Peclet
 numbers, iterations, wall time) every 10 steps into the simulate log.
 
 Facet tags are those of :mod:`twinflow.geometry.tags` unless ``mesh_json`` (the mesher's
@@ -49,11 +63,140 @@ Facet tags are those of :mod:`twinflow.geometry.tags` unless ``mesh_json`` (the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from twinflow.errors import CaseError
+from twinflow.errors import CaseError, InputError
 from twinflow.geometry import tags
-from twinflow.physics.inflow import HOLDSWORTH_MEAN_FLOW, HOLDSWORTH_PEAK_FLOW
+from twinflow.physics.flow.inflow import (
+    HOLDSWORTH_MEAN_FLOW,
+    HOLDSWORTH_PEAK_FLOW,
+    FlowWaveform,
+    waveform_from_settings,
+)
+from twinflow.physics.flow.outlets import FlowSplitOutlet, OutletModel, outlet_from_settings
+
+#: Blood, Newtonian approximation (reference-data.md): density (kg/m^3), viscosity (Pa s).
+BLOOD_DENSITY: float = 1050.0
+BLOOD_VISCOSITY: float = 3.5e-3
+#: Settings that take one of a few words (the default first).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "inflow_profile": ("womersley", "parabolic", "plug"),
+    "stabilisation": ("supg", "none"),
+    "convection": ("skew-symmetric", "convective"),
+    "time_scheme": ("bdf2", "crank-nicolson"),
+    "linear_solver": ("krylov", "direct"),
+}
+
+
+@dataclass(slots=True)
+class FlowSettings:
+    """Solver settings (SI units). Built from a plain dict by :meth:`from_dict`."""
+
+    density: float = BLOOD_DENSITY
+    viscosity: float = BLOOD_VISCOSITY
+    time_step: float = 1.0e-3
+    cycles: int = 3
+    waveform: FlowWaveform | None = None
+    inflow_profile: str = "womersley"
+    inlet_tag: int = tags.INLET
+    wall_tag: int = tags.WALL
+    outlets: dict[int, OutletModel] = field(default_factory=dict)
+    linear_solver: str = "krylov"
+    krylov_rtol: float = 1.0e-10
+    stabilisation: str = "supg"
+    convection: str = "skew-symmetric"
+    time_scheme: str = "bdf2"
+    log_every: int = 0
+    output_every: int = 0
+    probes: list[list[float]] = field(default_factory=list)
+    render: bool = True
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def period(self) -> float:
+        assert self.waveform is not None
+        return self.waveform.period
+
+    @property
+    def steps_per_cycle(self) -> int:
+        return int(round(self.period / self.time_step))
+
+    @property
+    def n_steps(self) -> int:
+        """Steps of the run: ``cycles`` periods, or fewer with ``max_steps`` (benchmarks)."""
+        n_steps = self.steps_per_cycle * self.cycles
+        max_steps = self.raw.get("max_steps")
+        return n_steps if max_steps is None else min(n_steps, int(max_steps))
+
+    def writes_fields_at(self, step: int) -> bool:
+        """Whether ``step`` writes the fields: every ``output_every`` steps, or (0) at the end
+        of each period and of the run."""
+        if self.output_every > 0:
+            return step % self.output_every == 0
+        return step % self.steps_per_cycle == 0 or step == self.n_steps
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "settings") -> FlowSettings:
+        known = {"density", "viscosity", "time_step", "cycles", "period", "inflow",
+                 "inflow_profile", "inlet_tag", "wall_tag", "outlets", "linear_solver",
+                 "krylov_rtol", "output_every", "probes", "render", "max_steps",
+                 "stabilisation", "convection", "time_scheme", "log_every",
+                 "time_step_requested", "cca_segment_diameters"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"{where}: unknown setting(s) {', '.join(unknown)}")
+        s = cls(raw=dict(data))
+        try:
+            for key in ("density", "viscosity", "time_step", "krylov_rtol"):
+                if key in data:
+                    setattr(s, key, float(data[key]))
+            for key in ("cycles", "inlet_tag", "wall_tag", "output_every", "log_every"):
+                if key in data:
+                    setattr(s, key, int(data[key]))
+            s.render = bool(data.get("render", True))
+            s.probes = [[float(c) for c in p] for p in data.get("probes", [])]
+        except (TypeError, ValueError) as err:
+            raise InputError(f"{where}: {err}") from None
+        for key in ("density", "viscosity", "time_step"):
+            if not getattr(s, key) > 0.0:
+                raise InputError(f"{where}: {key} must be > 0")
+        if s.cycles < 1:
+            raise InputError(f"{where}: cycles must be >= 1")
+        if any(len(p) != 3 for p in s.probes):
+            raise InputError(f"{where}: probes must be [x, y, z] points")
+        period = data.get("period")
+        s.waveform = waveform_from_settings(data.get("inflow"),
+                                            float(period) if period else None, where)
+        if not s.waveform.period > 0.0:
+            raise InputError(f"{where}: the period must be > 0")
+        ratio = s.waveform.period / s.time_step
+        if abs(ratio - round(ratio)) > 1e-6 * ratio:
+            raise InputError(f"{where}: period {s.waveform.period} s is not a whole number "
+                             f"of time steps {s.time_step} s")
+        for key, options in CHOICES.items():
+            value = str(data.get(key, options[0]))
+            if value not in options:
+                raise InputError(f"{where}: {key} must be {', '.join(options[:-1])} or "
+                                 f"{options[-1]}")
+            setattr(s, key, value)
+        outlets = data.get("outlets", {str(tags.OUTLET): {"model": "pressure", "value": 0.0}})
+        try:
+            s.outlets = {int(tag): outlet_from_settings(spec, f"{where}: outlets.{tag}")
+                         for tag, spec in outlets.items()}
+        except (TypeError, ValueError, AttributeError):
+            raise InputError(f"{where}: outlets must map facet tags to outlet models") from None
+        if not s.outlets:
+            raise InputError(f"{where}: at least one outlet is needed")
+        if all(isinstance(m, FlowSplitOutlet) for m in s.outlets.values()):
+            raise InputError(f"{where}: at least one outlet needs a pressure-type model")
+        split = sum(m.fraction for m in s.outlets.values() if isinstance(m, FlowSplitOutlet))
+        if split >= 1.0:
+            raise InputError(f"{where}: prescribed flow fractions sum to {split} >= 1")
+        if s.inlet_tag in s.outlets or s.wall_tag in s.outlets:
+            raise InputError(f"{where}: an outlet tag equals the inlet or wall tag")
+        return s
+
 
 
 def _get(data: dict[str, Any], *path: str, default: Any = None) -> Any:
@@ -162,8 +305,8 @@ def carotid_flow_settings(case_json: dict[str, Any],
     else:
         raise CaseError(f"case: unknown physics.outlets.model {model!r}")
     return {
-        "density": float(blood.get("density", 1050.0)),
-        "viscosity": float(blood.get("viscosity", 3.5e-3)),
+        "density": float(blood.get("density", BLOOD_DENSITY)),
+        "viscosity": float(blood.get("viscosity", BLOOD_VISCOSITY)),
         "period": period,
         "time_step": rounded_time_step(period, dt_case),
         "time_step_requested": dt_case,
