@@ -1,7 +1,7 @@
 """Benchmark: Navier-Stokes solver time per time step vs mesh size, on 1 and 2 MPI ranks.
 
 Meshes straight tubes (R = 3 mm, L = 24 mm, second-order geometry) at several cell sizes, runs
-``python -m twinflow.physics.flow`` for a fixed number of steps of the Holdsworth 1999
+``twinflow simulate-flow`` for a fixed number of steps of the Holdsworth 1999
 CCA waveform (blood, dt = 1 ms, Womersley inlet) under ``mpirun -n 1`` and ``-n 2`` and records
 the solver's own timing (time loop only, JIT and setup excluded) from summary.json into
 ``benchmarks/cfd_timestep.json``. With ``--carotid DIR`` (a reconstructed geometry folder
@@ -29,7 +29,7 @@ from tempfile import TemporaryDirectory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from twinflow.geometry.tube import mesh_tube  # noqa: E402
+from twinflow.geometry.tube import tube_mesh  # noqa: E402
 from twinflow.io import write_json_atomic  # noqa: E402
 
 
@@ -41,8 +41,8 @@ def run(mesh: Path, out: Path, ranks: int, steps: int, outlet_tags: tuple[int, .
     out.mkdir(parents=True, exist_ok=True)
     (out / "settings.json").write_text(json.dumps(settings))
     cmd = [str(ROOT / ".venv/bin/mpirun"), "-n", str(ranks), sys.executable, "-m",
-           "twinflow.physics.flow", "--mesh", str(mesh), "--settings",
-           str(out / "settings.json"), "--out", str(out / "result")]
+           "twinflow", "simulate-flow", "--mesh", str(mesh), "--solver-settings",
+           str(out / "settings.json"), "--summary", str(out / "result" / "summary.json")]
     load_before = os.getloadavg()[0]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     summary = json.loads((out / "result" / "summary.json").read_text())
@@ -80,7 +80,7 @@ def main() -> int:
                                       "min_dihedral_angle_deg":
                                           quality.min_dihedral_angle_deg}))
         else:
-            meshes = [(mesh_tube(3.0e-3, 24.0e-3, size, Path(tmp) / f"tube_{size:g}.xdmf"),
+            meshes = [(tube_mesh(3.0e-3, 24.0e-3, size, Path(tmp) / f"tube_{size:g}.xdmf"),
                        {"cell_size_m": size}) for size in args.sizes]
         for k, (mesh, extra) in enumerate(meshes):
             for ranks in (1, 2):

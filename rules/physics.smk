@@ -13,6 +13,7 @@ rule simulate_flow:
         settings=settings("simulate_flow"),
         mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
+        quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
         code=code("simulate_flow"),
     output:
         summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
@@ -22,7 +23,7 @@ rule simulate_flow:
         f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
     shell:
         "{MPIEXEC} -n {threads} {TWINFLOW} simulate-flow --settings {input.settings:q}"
-        " --mesh {input.mesh:q} --summary {output.summary:q}"
+        " --mesh {input.mesh:q} --mesh-quality {input.quality:q} --summary {output.summary:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 

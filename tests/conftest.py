@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the project root, runners for the real command lines, and the
+"""Shared pytest fixtures: the project root, runners for the real command lines, the coarse
+demo LV (``coarse_lv``: settings + mesh through the stage functions), and the
 column-by-column comparison of result tables (1 vs 2 MPI ranks)."""
 
 from __future__ import annotations
@@ -56,14 +57,14 @@ def package_env(project: Path) -> dict[str, str]:
 
 def run_navier_stokes(mesh: Path, settings: dict, out: Path, ranks: int = 1,
                       timeout: float = 600) -> dict:
-    """Run ``python -m twinflow.physics.flow`` (under ``mpirun -n ranks`` when
-    ranks > 1) with ``settings`` written to ``out/settings.json``; results go to
-    ``out/result``. Returns the run's summary.json."""
+    """Run ``twinflow simulate-flow`` (under ``mpirun -n ranks`` when ranks > 1) with the
+    solver ``settings`` written to ``out/settings.json``; results go to ``out/result``.
+    Returns the run's summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "settings.json"
     path.write_text(json.dumps(settings))
-    cmd = [sys.executable, "-m", "twinflow.physics.flow", "--mesh", str(mesh),
-           "--settings", str(path), "--out", str(out / "result")]
+    cmd = [sys.executable, "-m", "twinflow", "simulate-flow", "--mesh", str(mesh),
+           "--solver-settings", str(path), "--summary", str(out / "result" / "summary.json")]
     if ranks > 1:
         cmd = [str(VENV_BIN / "mpirun"), "-n", str(ranks)] + cmd
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -78,3 +79,26 @@ def assert_columns_match(a_csv: Path, b_csv: Path, rtol: float = 1e-6) -> None:
     for col in a.dtype.names:
         scale = np.abs(a[col]).max()
         assert np.allclose(b[col], a[col], rtol=rtol, atol=rtol * scale), col
+
+
+@pytest.fixture(scope="session")
+def coarse_lv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(mesh.xdmf, baseline ``simulate_heart`` settings): the demo case as the exact ellipsoid
+    of its measurements, meshed at 15 mm (713 tets), through the workflow's stage functions;
+    the entresto arm's settings lie beside (``../entresto/simulate_heart.json``). Shared by
+    the session: tests must not modify the files."""
+    from twinflow.case import load_case, to_canonical
+    from twinflow.geometry.lv.mesh import mesh_lv
+    from twinflow.geometry.lv.reconstruct import reconstruct_lv
+    from twinflow.stages import settings_path, write_stage_settings
+
+    tmp = tmp_path_factory.mktemp("lvcoarse")
+    case = to_canonical(load_case(ROOT / "cases" / "lv-demo.yaml"))
+    case["mesh"]["cell_size"] = 0.015
+    case["geometry"]["source"] = "measurements"  # the exact ellipsoid: no images needed
+    write_stage_settings(case, tmp)
+    measurements = reconstruct_lv(settings_path(tmp, "reconstruct_lv"), None, None,
+                                  tmp / "geo" / "measurements.json")
+    mesh = mesh_lv(settings_path(tmp, "mesh_lv", "baseline"), measurements,
+                   tmp / "mesh" / "mesh.xdmf", tmp / "mesh" / "mesh.json")
+    return mesh, settings_path(tmp, "simulate_heart", "baseline")

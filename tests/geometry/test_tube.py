@@ -9,7 +9,7 @@ import pytest
 
 from twinflow.errors import InputError
 from twinflow.geometry import tags
-from twinflow.geometry.tube import mesh_tube
+from twinflow.geometry.tube import tube_mesh
 
 
 def test_tube_mesh_tags_and_measures(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_tube_mesh_tags_and_measures(tmp_path: Path) -> None:
     from twinflow.physics.flow.mesh import read_mesh
 
     radius, length = 2.0e-3, 8.0e-3
-    path = mesh_tube(radius, length, 1.0e-3, tmp_path / "tube.xdmf")
+    path = tube_mesh(radius, length, 1.0e-3, tmp_path / "tube.xdmf")
     assert path.is_file() and path.with_suffix(".h5").is_file()
     assert not list(tmp_path.glob(".*tmp*"))
     mesh, facet_tags = read_mesh(path, MPI.COMM_WORLD)
@@ -51,7 +51,7 @@ def test_tube_first_order_polygon_loses_area(tmp_path: Path) -> None:
 
     from twinflow.physics.flow.mesh import read_mesh
 
-    path = mesh_tube(2.0e-3, 4.0e-3, 1.0e-3, tmp_path / "tube1.xdmf", order=1)
+    path = tube_mesh(2.0e-3, 4.0e-3, 1.0e-3, tmp_path / "tube1.xdmf", order=1)
     mesh, facet_tags = read_mesh(path, MPI.COMM_WORLD)
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
     area = fem.assemble_scalar(fem.form(fem.Constant(mesh, 1.0) * ds(tags.INLET)))
@@ -62,4 +62,4 @@ def test_tube_first_order_polygon_loses_area(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [(0.0, 1.0, 0.1), (1.0, 1.0, 2.0), (1.0, -1.0, 0.1)])
 def test_tube_rejects_bad_sizes(tmp_path: Path, args: tuple[float, float, float]) -> None:
     with pytest.raises(InputError):
-        mesh_tube(*args, tmp_path / "bad.xdmf")
+        tube_mesh(*args, tmp_path / "bad.xdmf")

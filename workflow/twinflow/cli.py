@@ -202,9 +202,9 @@ def _mesh_carotid(args: argparse.Namespace) -> None:
 
 
 def _mesh_tube(args: argparse.Namespace) -> None:
-    from twinflow.geometry.tube import mesh_tube_case
+    from twinflow.geometry.tube import mesh_tube
 
-    mesh_tube_case(args.settings, args.mesh, args.quality)
+    mesh_tube(args.settings, args.mesh, args.quality)
 
 
 def _reconstruct_lv(args: argparse.Namespace) -> None:
@@ -223,9 +223,10 @@ def _mesh_lv(args: argparse.Namespace) -> None:
 
 
 def _simulate_flow(args: argparse.Namespace) -> None:
-    from twinflow.physics.flow import simulate_flow
+    from twinflow.physics.flow.simulate import simulate_flow
 
-    simulate_flow(args.settings, args.mesh, args.summary, overrides=args.override)
+    simulate_flow(args.settings, args.mesh, args.summary, mesh_quality=args.mesh_quality,
+                  solver_settings=args.solver_settings)
 
 
 def _simulate_heart(args: argparse.Namespace) -> None:
@@ -406,13 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf (+ .h5)")
     p.add_argument("--quality", type=Path, required=True, help="mesh_quality.json")
 
-    p = _stage(sub, "simulate-flow", _simulate_flow,
-               "pulsatile Navier-Stokes in the lumen mesh (run under mpiexec)")
+    p = sub.add_parser("simulate-flow", help="pulsatile Navier-Stokes in the lumen mesh (run "
+                       "under mpiexec)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--settings", type=Path,
+                     help="results/<case>/settings/<scenario>/simulate_flow.json")
+    src.add_argument("--solver-settings", type=Path,
+                     help="solver settings JSON instead of a case (tests, studies)")
     p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf")
+    p.add_argument("--mesh-quality", type=Path, default=None,
+                   help="the mesher's mesh_quality.json (facet tags of a carotid mesh)")
     p.add_argument("--summary", type=Path, required=True,
-                   help="summary.json (series.csv, fields and renders beside it)")
-    p.add_argument("--override", type=Path, default=None,
-                   help="JSON of solver settings overriding the case's (tests, studies)")
+                   help="summary.json (series.csv, settings.json, fields, renders beside it)")
+    p.set_defaults(func=_simulate_flow)
 
     p = _stage(sub, "reconstruct-lv", _reconstruct_lv,
                "left ventricle from apical views, a volume mask or measurements")

@@ -62,7 +62,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("reconstruct_carotid", "twinflow.geometry.carotid.reconstruct", ("geometry",)),
     Stage("mesh_carotid", "twinflow.geometry.carotid.mesh", ("geometry", "mesh")),
     Stage("mesh_tube", "twinflow.geometry.tube", ("geometry", "mesh")),
-    Stage("simulate_flow", "twinflow.physics.flow", ("geometry", "physics", "simulation"),
+    Stage("simulate_flow", "twinflow.physics.flow.simulate", ("geometry", "physics", "simulation"),
           per_scenario=True),
     Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",)),
     Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True),

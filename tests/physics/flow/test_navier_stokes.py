@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import assert_columns_match, run_navier_stokes
 from twinflow.artifacts.flow import FlowSummary
 from twinflow.errors import InputError
-from twinflow.geometry.tube import mesh_tube
+from twinflow.geometry.tube import tube_mesh
 from twinflow.physics.flow.womersley import WomersleyFlow
 
 RADIUS, LENGTH = 3.0e-3, 12.0e-3
@@ -32,7 +32,7 @@ RADII = [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
 
 @pytest.fixture(scope="module")
 def tube(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return mesh_tube(RADIUS, LENGTH, 1.0e-3, tmp_path_factory.mktemp("tube") / "tube.xdmf")
+    return tube_mesh(RADIUS, LENGTH, 1.0e-3, tmp_path_factory.mktemp("tube") / "tube.xdmf")
 
 
 def _csv(path: Path) -> np.ndarray:
@@ -102,8 +102,9 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
     assert FlowSettings.from_dict({}).time_scheme == "bdf2"
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"viscosity": -1}))
-    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.flow", "--mesh",
-                           str(tube), "--settings", str(path), "--out", str(tmp_path / "o")],
+    proc = subprocess.run([sys.executable, "-m", "twinflow", "simulate-flow", "--mesh",
+                           str(tube), "--solver-settings", str(path), "--summary",
+                           str(tmp_path / "o" / "summary.json")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -112,7 +113,7 @@ def test_bad_settings_exit_with_one_line(tube: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.mpi
 def test_womersley_alpha_4_on_two_ranks(tmp_path: Path) -> None:
-    mesh = mesh_tube(RADIUS, LENGTH, 0.75e-3, tmp_path / "tube.xdmf")
+    mesh = tube_mesh(RADIUS, LENGTH, 0.75e-3, tmp_path / "tube.xdmf")
     settings = _womersley_settings(cycles=3)
     summary = run_navier_stokes(mesh, settings, tmp_path, ranks=2, timeout=900)
     result = tmp_path / "result"

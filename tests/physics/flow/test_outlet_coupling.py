@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from twinflow.errors import CaseError
-from twinflow.geometry.tube import mesh_tube
+from twinflow.geometry.tube import tube_mesh
 from twinflow.physics.flow.outlets import ResistanceOutlet, WindkesselOutlet
 from twinflow.physics.flow.settings import carotid_flow_settings, rounded_time_step
 
@@ -97,7 +97,7 @@ def test_verification_cases_map_to_valid_settings() -> None:
 
 
 def test_windkessel_tube_reaches_the_0d_pressure(tmp_path: Path) -> None:
-    mesh = mesh_tube(3.0e-3, 12.0e-3, 1.0e-3, tmp_path / "tube.xdmf")
+    mesh = tube_mesh(3.0e-3, 12.0e-3, 1.0e-3, tmp_path / "tube.xdmf")
     case = _case(inflow={"waveform": "steady", "mean_flow": Q, "period": 0.2,
                          "profile": "parabolic"},
                  blood={"viscosity": 0.035},
@@ -105,10 +105,12 @@ def test_windkessel_tube_reaches_the_0d_pressure(tmp_path: Path) -> None:
                      "proximal_resistance": RP, "compliance": C, "distal_resistance": RD}}})
     case["geometry"] = {"kind": "tube"}
     case["simulation"] = {"time_step": 0.01, "cycles": 2}
-    path = tmp_path / "case.json"
+    case["scenario"] = {"id": "baseline"}
+    path = tmp_path / "simulate_flow.json"  # the stage's settings, as the workflow writes them
     path.write_text(json.dumps(case))
-    proc = subprocess.run([sys.executable, "-m", "twinflow.physics.flow", "--mesh",
-                           str(mesh), "--case", str(path), "--out", str(tmp_path / "res")],
+    proc = subprocess.run([sys.executable, "-m", "twinflow", "simulate-flow", "--settings",
+                           str(path), "--mesh", str(mesh), "--summary",
+                           str(tmp_path / "res" / "summary.json")],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     series = _csv(tmp_path / "res" / "series.csv")
@@ -169,7 +171,7 @@ def test_two_resistance_outlets_are_implicit_and_stable(ybranch: Path, tmp_path:
 
 @pytest.mark.slow
 def test_pulsatile_windkessel_tube_is_stable(tmp_path: Path) -> None:
-    mesh = mesh_tube(3.0e-3, 12.0e-3, 1.0e-3, tmp_path / "tube.xdmf")
+    mesh = tube_mesh(3.0e-3, 12.0e-3, 1.0e-3, tmp_path / "tube.xdmf")
     c = 1.0e-10  # R_d C = 0.2 s
     settings = {"density": 1050.0, "viscosity": 3.5e-3, "time_step": 0.005, "period": 0.2,
                 "cycles": 3, "inflow": {"type": "fourier", "mean": Q, "cos": [Q], "sin": [0.0]},

@@ -2,27 +2,57 @@
 
 ``schemas/case.schema.json`` lets editors complete and check case files (each case starts
 with ``# yaml-language-server: $schema=...``); ``schemas/config.schema.json`` covers the
-workflow configuration. ``twinflow schema --check`` fails when the files are stale.
+workflow configuration; one schema per typed stage artifact (:mod:`twinflow.artifacts`)
+documents the files that cross stage boundaries. ``twinflow schema --check`` fails when the
+files are stale.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from twinflow.artifacts.cycle import CycleSummary, InflationSummary
+from twinflow.artifacts.flow import FlowSummary
+from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
+from twinflow.artifacts.images import ImagesManifest, MasksManifest
+from twinflow.artifacts.mesh import CarotidMeshQuality, LVMeshInfo, MeshQuality
+from twinflow.artifacts.verification import Land2015Result
 from twinflow.case.models import Case
 from twinflow.config import WorkflowConfig
 from twinflow.io import canonical_json, write_text_atomic
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
+#: (file stem, model, what the file is) of every typed stage artifact.
+ARTIFACTS: list[tuple[str, type[BaseModel], str]] = [
+    ("images-manifest", ImagesManifest, "images/manifest.json (ingest)"),
+    ("masks-manifest", MasksManifest, "masks/manifest.json (segment)"),
+    ("carotid-measurements", CarotidMeasurements,
+     "geometry/measurements.json (reconstruct_carotid)"),
+    ("lv-measurements", LVMeasurements, "geometry/measurements.json (reconstruct_lv)"),
+    ("mesh-quality", MeshQuality, "mesh/mesh_quality.json (mesh_tube)"),
+    ("carotid-mesh-quality", CarotidMeshQuality, "mesh/mesh_quality.json (mesh_carotid)"),
+    ("lv-mesh-info", LVMeshInfo, "<scenario>/mesh/mesh.json (mesh_lv)"),
+    ("flow-summary", FlowSummary, "<scenario>/summary.json (simulate_flow)"),
+    ("cycle-summary", CycleSummary, "<scenario>/summary.json (simulate_heart, cycle)"),
+    ("inflation-summary", InflationSummary,
+     "<scenario>/summary.json (simulate_heart, inflation)"),
+    ("land2015-result", Land2015Result, "verification/land2015.json (land2015)"),
+]
+
 
 def schemas() -> dict[str, str]:
     """File name -> canonical JSON text of every generated schema."""
     out = {}
-    for name, model, title in (
+    models: list[tuple[str, type[BaseModel], str]] = [
         ("case.schema.json", Case, "twinflow case"),
         ("config.schema.json", WorkflowConfig, "twinflow workflow configuration"),
-    ):
+    ]
+    models += [(f"artifacts/{name}.schema.json", model, f"twinflow artifact: {title}")
+               for name, model, title in ARTIFACTS]
+    for name, model, title in models:
         schema = model.model_json_schema(mode="validation")
         schema = {"$schema": SCHEMA_URI, **schema, "title": title}
         out[name] = canonical_json(schema)
