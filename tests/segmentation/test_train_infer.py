@@ -10,6 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 from tests.segmentation.conftest import run_fresh
+from twinflow.artifacts.images import ImageEntry, ImagesManifest
 from twinflow.cli import main as twinflow_main
 from twinflow.errors import InputError
 from twinflow.segmentation.infer import (
@@ -17,7 +18,7 @@ from twinflow.segmentation.infer import (
     load_model,
     probabilities_to_labels,
     resolve_thresholds,
-    segment_case,
+    segment,
     segment_image,
 )
 
@@ -65,15 +66,19 @@ def test_segment_case_with_cine_and_volume(trained: Path, ring_dataset: Path,
     cine = sitk.JoinSeries([a, b])
     sitk.WriteImage(cine, str(images / "01-longitudinal.nii.gz"))
     sitk.WriteImage(cine, str(images / "02-volume.nii.gz"))
-    (images / "manifest.json").write_text(json.dumps({"images": [
-        {"image": "00-transversal-cca.nii.gz", "view": "transversal-cca", "kind": "2d"},
-        {"image": "01-longitudinal.nii.gz", "view": "longitudinal", "kind": "cine"},
-        {"image": "02-volume.nii.gz", "view": "volume", "kind": "volume"}]}))
-    case = tmp_path / "case.json"
+    listing = [ImageEntry(image=f"{name}.nii.gz", sidecar=f"{name}.json", modality=modality,
+                          view=view, phase=None, kind=kind)
+               for name, modality, view, kind in (
+                   ("00-transversal-cca", "ultrasound", "transversal-cca", "2d"),
+                   ("01-longitudinal", "ultrasound", "longitudinal", "cine"),
+                   ("02-volume", "ct", "volume", "volume"))]
+    manifest = ImagesManifest(images=listing, deidentification="test").write(
+        images / "manifest.json")
+    case = tmp_path / "segment.json"  # the stage's settings, as the workflow writes them
     case.write_text(json.dumps({"anatomy": "carotid",
                                 "segmentation": {"model": None, "thresholds": {"wall": 0.4},
                                                  "largest_component": True}}))
-    written = segment_case(case, images, trained / "model.onnx", tmp_path / "masks")
+    written = segment(case, manifest, trained / "model.onnx", tmp_path / "masks" / "manifest.json")
     assert [p.name for p in written] == ["00-transversal-cca.nii.gz", "01-longitudinal.nii.gz"]
     stack = sitk.ReadImage(str(written[1]))
     assert stack.GetSize() == cine.GetSize()
@@ -82,18 +87,18 @@ def test_segment_case_with_cine_and_volume(trained: Path, ring_dataset: Path,
     assert manifest["thresholds"] == [0.5, 0.4]
     assert manifest["skipped"][0]["image"] == "02-volume.nii.gz"
     assert manifest["provider"] == "CPUExecutionProvider"
-    case.write_text(json.dumps({"anatomy": "left-ventricle"}))
+    case.write_text(json.dumps({"anatomy": "left-ventricle", "segmentation": {}}))
     with pytest.raises(InputError, match="anatomy"):
-        segment_case(case, images, trained / "model.onnx", tmp_path / "masks2")
+        segment(case, manifest, trained / "model.onnx", tmp_path / "masks2" / "manifest.json")
 
 
 def test_cli_segment_and_errors(trained: Path, ring_dataset: Path, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     image = ring_dataset / "images" / "P008_0.nii.gz"
-    assert twinflow_main(["segment", "--model", str(trained / "model.onnx"), str(image),
+    assert twinflow_main(["segment-image", "--model", str(trained / "model.onnx"), str(image),
                           str(tmp_path / "m.nii.gz")]) == 0
     assert (tmp_path / "m.nii.gz").is_file()
-    assert twinflow_main(["segment", "--model", str(tmp_path / "none.onnx"), str(image),
+    assert twinflow_main(["segment-image", "--model", str(tmp_path / "none.onnx"), str(image),
                           str(tmp_path / "n.nii.gz")]) == 2
     assert "segmentation model not found" in capsys.readouterr().err
 

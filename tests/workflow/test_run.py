@@ -57,20 +57,6 @@ def test_config_errors_are_one_line(tmp_path: Path) -> None:
     assert "config: cases: no such case file: cases/nothing-here.yaml" in proc.stdout + proc.stderr
 
 
-def test_land2015_benchmark_case_runs_through_the_workflow(tmp_path: Path) -> None:
-    """A `benchmark` case runs the Land 2015 problem under mpirun and records the check."""
-    project = project_copy(tmp_path)
-    proc = run_cli("run", "cases/verification/land2015-problem1.yaml", "--cores", "1",
-                   cwd=project)
-    assert proc.returncode == 0, proc.stderr
-    res = json.loads((project / "results" / "land2015-problem1" / "verification"
-                      / "land2015.json").read_text())
-    assert res["problem"] == 1 and res["refinement"] == 2  # from the case file
-    assert abs(res["tip_z"] - 4.17) / 4.17 < 0.01  # measured 4.1695 (0.01 %)
-    assert res["within_tolerance"] is True
-    assert not (project / "results" / "land2015-problem1" / "report.html").exists()
-
-
 @pytest.mark.heavy  # ~40 min on 2 cores: images -> ONNX masks -> mesh -> 2 cycles of CFD
 def test_carotid_demo_runs_end_to_end_with_physiological_cca_tawss(tmp_path: Path) -> None:
     """Acceptance of issue 6: ``twinflow run cases/carotid-demo.yaml`` goes from the images to

@@ -13,7 +13,6 @@ Shared infrastructure (every mesher uses it; nothing here imports an anatomy mod
 * :mod:`.gmsh_session` — the gmsh session (deterministic options, one BLAS thread);
 * :mod:`.mesh_io` — every mesh reader and writer (tagged XDMF, gmsh ``.msh``, surfaces);
 * :mod:`.quality` — quality measures of tetrahedral meshes;
-* :mod:`.command` — running the ``python -m twinflow.geometry...`` command lines.
 
 The files the stage hands on are typed in :mod:`twinflow.artifacts.geometry`
 (``measurements.json``) and :mod:`twinflow.artifacts.mesh` (``mesh_quality.json``,

@@ -8,7 +8,7 @@ reparametrised discrete surface at round-off level: the demo carotid lumen (stag
 2, 3, 4, 8 or 16 BLAS threads and 22 780 with 1 (measured 2026-12-06; the same OCC solid,
 stage-1 surface and smoothed wall to the last bit, the difference appears in
 ``generate(3)``). Snakemake sets ``OPENBLAS_NUM_THREADS`` to a job's threads, so without this
-module the pipeline (1 thread) and a direct ``python -m twinflow.geometry.carotid mesh`` (all
+module the pipeline (1 thread) and a direct call of the mesher (all
 cores) gave different meshes of the same case.
 
 :func:`load_gmsh` imports gmsh with ``OPENBLAS_NUM_THREADS=1`` and puts the environment back

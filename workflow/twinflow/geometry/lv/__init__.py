@@ -4,8 +4,8 @@
   biplane-interpolated endo/epi surfaces;
 * :mod:`.volume` — 3D CT/MR label maps: base plane, marching-cubes surfaces;
 * :mod:`.surfaces` — the LV frame, volumes closed at the base, wall thickness, LV mass;
-* :mod:`.reconstruct` — ``reconstruct_lv`` and ``python -m twinflow.geometry.lv.reconstruct``;
+* :mod:`.reconstruct` — stage ``reconstruct_lv`` (``twinflow reconstruct-lv``);
 * :mod:`.ellipsoid` — the truncated prolate ellipsoid LV (Land et al. 2015) meshed with gmsh;
-* :mod:`.mesh` — ``mesh_lv`` and ``python -m twinflow.geometry.lv.mesh`` (gmsh -> XDMF with
+* :mod:`.mesh` — stage ``mesh_lv`` (``twinflow mesh-lv``) (gmsh -> XDMF with
   the LV tags of :mod:`twinflow.geometry.tags`).
 """

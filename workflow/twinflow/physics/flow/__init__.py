@@ -8,8 +8,9 @@ three-element Windkessel or prescribed flow split. Solved with the incremental
 pressure-correction scheme (BDF2, Taylor--Hood P2/P1, SUPG); the wall shear stress gives the
 hemodynamic indices TAWSS, OSI and RRT over the last period.
 
-Run: ``python -m twinflow.physics.flow --mesh M.xdmf (--settings S.json | --case C.json)
---out DIR`` (:mod:`twinflow.physics.flow.__main__`), or
+Run: the stage ``simulate_flow`` (``twinflow simulate-flow --settings S --mesh M.xdmf
+--mesh-quality Q --summary OUT/summary.json``, :mod:`twinflow.physics.flow.simulate`), or
+``--solver-settings`` instead of ``--settings`` for a solver settings file, or
 :func:`twinflow.physics.flow.loop.solve_flow` from Python.
 
 One module per concept:
@@ -33,6 +34,7 @@ One module per concept:
 ``render``       PNG renders of the wall fields
 ``summary``      ``summary.json`` (:class:`twinflow.artifacts.flow.FlowSummary`)
 ``loop``         the time loop, :func:`~twinflow.physics.flow.loop.solve_flow`
+``simulate``     the stage ``simulate_flow``: case settings -> solver settings -> solve
 ===============  ==========================================================================
 
 Importing this package (and ``settings``, ``inflow``, ``womersley``, ``outlets``) does not

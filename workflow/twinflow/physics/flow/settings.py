@@ -1,7 +1,7 @@
 r"""Settings of the flow solver: :class:`FlowSettings`, and the mapping of a carotid case.
 
-**Solver settings** (a plain dict of SI floats, the ``--settings`` JSON of
-``python -m twinflow.physics.flow``, parsed and checked by :meth:`FlowSettings.from_dict`):
+**Solver settings** (a plain dict of SI floats, the ``--solver-settings`` JSON of
+``twinflow simulate-flow``, parsed and checked by :meth:`FlowSettings.from_dict`):
 ``density`` and ``viscosity`` (blood, Newtonian), ``time_step``, ``cycles``, ``period``,
 ``inflow`` (:mod:`twinflow.physics.flow.inflow`), ``inflow_profile`` (womersley | parabolic |
 plug), ``outlets`` {tag: model} (:mod:`twinflow.physics.flow.outlets`), ``inlet_tag``,

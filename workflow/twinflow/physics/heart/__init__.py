@@ -16,8 +16,8 @@ Model
 Modules: ``settings`` (what is read from the case; the demo calibration), ``activation``,
 ``model``, ``loading`` (quasi-static ramps), ``circulation``, ``coupling``, ``cycle``,
 ``inflation`` (the ``inflation`` study), ``outputs`` (series.csv, fields, P-V plot),
-``summary`` (summary.json, :mod:`twinflow.artifacts.cycle`), ``__main__`` (command line:
-``python -m twinflow.physics.heart``). This module imports nothing, so
+``summary`` (summary.json, :mod:`twinflow.artifacts.cycle`); the stage function
+``simulate_heart`` (``twinflow simulate-heart``) is in ``cycle``. This module imports nothing, so
 :mod:`twinflow.verification.land2015` can use the mechanics alone.
 
 Simplifications (also in summary.json): :data:`twinflow.physics.heart.summary.SIMPLIFICATIONS`.
