@@ -2,8 +2,8 @@
 
 The stage contract (twinflow.stages): each rule reads its settings slice, the artifacts of
 earlier stages and the package modules it runs, so an edit re-runs exactly what it affects.
-Small cases keep this affordable: a coarse Poiseuille tube (mesh -> flow -> report) and a
-coarse two-arm LV from measurements (reconstruct -> mesh and cycle per arm -> report).
+Small cases keep this affordable: a coarse Poiseuille tube (mesh -> flow -> report) and the
+LV demo shortened to one beat (images -> reconstruct -> mesh and cycle per arm -> report).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import package_env, project_copy, run_cli
+from tests.conftest import ROOT, package_env, project_copy, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.mpi]
 
@@ -103,24 +103,15 @@ def test_tube_reruns_exactly_what_an_edit_affects(tmp_path: Path) -> None:
     assert run(project, "cases/tube.yaml") == Counter()
 
 
-LV = """# yaml-language-server: $schema=../schemas/case.schema.json
-anatomy: left-ventricle
-description: coarse two-arm LV for the re-run tests
-geometry: {source: measurements}
-mesh: {cell_size: 12 mm}
-physics:
-  activation: {reference_tension: 125 kPa}
-  circulation:
-    parameters: {V_TOT: 1200 mL, R_AR_SYS: 0.45 mmHg*s/mL}
-scenarios:
-  - id: baseline
-  - id: entresto
-    drug: sacubitril-valsartan
-    dose: 97 mg + 103 mg
-    frequency: 2 /day
-    duration: 8 month
-simulation: {time_step: 10 ms, cycles: 1}
-"""
+def _lv_case() -> str:
+    """The LV demo case (images -> biplane LV -> two arms), shortened to one beat at 10 ms
+    on one rank per arm."""
+    text = (ROOT / "cases" / "lv-demo.yaml").read_text()
+    for old, new in (("time_step: 5 ms", "time_step: 10 ms"), ("cycles: 6", "cycles: 1"),
+                     ("mpi_ranks: 2", "mpi_ranks: 1")):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -131,16 +122,17 @@ def _mtimes(folder: Path) -> dict[str, int]:
 def test_lv_arm_dose_and_mesh_size_rerun_only_their_jobs(tmp_path: Path) -> None:
     project = project_copy(tmp_path, package=True)
     case = project / "cases" / "lv.yaml"
-    case.write_text(LV)
+    case.write_text(_lv_case())
     assert run(project, "cases/lv.yaml") == Counter(
-        canonical=1, reconstruct_lv=1, mesh_lv=2, simulate_heart=2, report=1)
+        canonical=1, ingest=1, segment=1, reconstruct_lv=1, mesh_lv=2, simulate_heart=2,
+        report=1)
 
     baseline = _mtimes(project / "results" / "lv" / "baseline")
-    edit(case, LV.replace("97 mg + 103 mg", "49 mg + 51 mg"))
+    edit(case, case.read_text().replace("97 mg + 103 mg", "49 mg + 51 mg"))
     assert run(project, "cases/lv.yaml") == Counter(
         canonical=1, mesh_lv=1, simulate_heart=1, report=1)
     assert _mtimes(project / "results" / "lv" / "baseline") == baseline  # the other arm
 
-    edit(case, case.read_text().replace("12 mm", "11 mm"))
+    edit(case, case.read_text().replace("cell_size: 12 mm", "cell_size: 11 mm"))
     assert run(project, "cases/lv.yaml") == Counter(
         canonical=1, mesh_lv=2, simulate_heart=2, report=1)

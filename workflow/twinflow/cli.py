@@ -269,6 +269,13 @@ def _stage(sub: argparse._SubParsersAction, name: str, handler: Handler, help: s
     return p
 
 
+def _files(p: argparse.ArgumentParser, required: bool = True, **files: str) -> None:
+    """File options of a stage (``mesh_quality="..."`` -> ``--mesh-quality PATH``)."""
+    for name, help in files.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=Path, required=required,
+                       default=None, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinflow",
@@ -374,38 +381,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     # ------------------------------------------------------------------ workflow stages
     p = _stage(sub, "ingest", _ingest, "read, de-identify and pre-process a case's images")
-    p.add_argument("--out", type=Path, required=True,
-                   help="images/manifest.json (NIfTI + sidecars are written beside it)")
+    _files(p, out="images/manifest.json (NIfTI + sidecars are written beside it)")
 
     p = _stage(sub, "segment", _segment, "segment every ingested image (ONNX Runtime)")
-    p.add_argument("--images", type=Path, required=True, help="images/manifest.json")
-    p.add_argument("--model", type=Path, required=True, help="ONNX model")
-    p.add_argument("--out", type=Path, required=True,
-                   help="masks/manifest.json (label maps are written beside it)")
+    _files(p, images="images/manifest.json", model="ONNX model",
+           out="masks/manifest.json (label maps are written beside it)")
     p.add_argument("--thresholds", help="comma-separated, one per class")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--threads", type=int, default=0)
 
     p = _stage(sub, "reconstruct-carotid", _reconstruct_carotid,
                "carotid bifurcation (lumen and wall) from masks")
-    p.add_argument("--images", type=Path, required=True, help="images/manifest.json")
-    p.add_argument("--masks", type=Path, required=True, help="masks/manifest.json")
-    p.add_argument("--measurements", type=Path, required=True)
-    p.add_argument("--model", type=Path, required=True, help="parametric model (model.json)")
-    p.add_argument("--lumen", type=Path, required=True, help="lumen .vtp (+ .stl beside it)")
-    p.add_argument("--wall", type=Path, required=True, help="wall .vtp (+ .stl beside it)")
+    _files(p, images="images/manifest.json", masks="masks/manifest.json",
+           measurements="geometry/measurements.json", model="parametric model (model.json)",
+           lumen="lumen .vtp (+ .stl beside it)", wall="wall .vtp (+ .stl beside it)")
 
     p = _stage(sub, "mesh-carotid", _mesh_carotid, "lumen and vessel-wall meshes (gmsh)")
-    p.add_argument("--model", type=Path, required=True, help="geometry/model.json")
-    p.add_argument("--mesh", type=Path, required=True, help="lumen mesh .xdmf (+ .h5)")
-    p.add_argument("--wall-mesh", type=Path, required=True, help="wall mesh .xdmf (+ .h5)")
-    p.add_argument("--quality", type=Path, required=True, help="mesh_quality.json")
+    _files(p, model="geometry/model.json", mesh="lumen mesh .xdmf (+ .h5)",
+           wall_mesh="wall mesh .xdmf (+ .h5)", quality="mesh_quality.json")
     p.add_argument("--radius-factor", type=float, default=None,
                    help="cells per local radius (default 6)")
 
     p = _stage(sub, "mesh-tube", _mesh_tube, "straight tube mesh (verification cases)")
-    p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf (+ .h5)")
-    p.add_argument("--quality", type=Path, required=True, help="mesh_quality.json")
+    _files(p, mesh="mesh .xdmf (+ .h5)", quality="mesh_quality.json")
 
     p = sub.add_parser("simulate-flow", help="pulsatile Navier-Stokes in the lumen mesh (run "
                        "under mpiexec)")
@@ -414,31 +412,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results/<case>/settings/<scenario>/simulate_flow.json")
     src.add_argument("--solver-settings", type=Path,
                      help="solver settings JSON instead of a case (tests, studies)")
-    p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf")
-    p.add_argument("--mesh-quality", type=Path, default=None,
-                   help="the mesher's mesh_quality.json (facet tags of a carotid mesh)")
-    p.add_argument("--summary", type=Path, required=True,
-                   help="summary.json (series.csv, settings.json, fields, renders beside it)")
+    _files(p, mesh="mesh .xdmf",
+           summary="summary.json (series.csv, settings.json, fields, renders beside it)")
+    _files(p, required=False,
+           mesh_quality="the mesher's mesh_quality.json (facet tags of a carotid mesh)")
     p.set_defaults(func=_simulate_flow)
 
     p = _stage(sub, "reconstruct-lv", _reconstruct_lv,
                "left ventricle from apical views, a volume mask or measurements")
-    p.add_argument("--images", type=Path, default=None, help="images/manifest.json")
-    p.add_argument("--masks", type=Path, default=None, help="masks/manifest.json")
-    p.add_argument("--measurements", type=Path, required=True,
-                   help="measurements.json (endo/epi surfaces beside it)")
+    _files(p, measurements="measurements.json (endo/epi surfaces beside it)")
+    _files(p, required=False, images="images/manifest.json", masks="masks/manifest.json")
 
     p = _stage(sub, "mesh-lv", _mesh_lv, "LV mesh of one scenario (drug-arm wall remodelling)")
-    p.add_argument("--measurements", type=Path, required=True, help="geometry/measurements.json")
-    p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf (+ .h5)")
-    p.add_argument("--info", type=Path, required=True, help="mesh information and quality")
+    _files(p, measurements="geometry/measurements.json", mesh="mesh .xdmf (+ .h5)",
+           info="mesh.json: mesh information and quality")
     p.add_argument("--cell-size", type=float, default=None, help="m (default: the case's)")
 
     p = _stage(sub, "simulate-heart", _simulate_heart,
                "LV cardiac cycle coupled to the 0D circulation (run under mpiexec)")
-    p.add_argument("--mesh", type=Path, required=True, help="mesh .xdmf")
-    p.add_argument("--summary", type=Path, required=True,
-                   help="summary.json (series.csv, fields and P-V plot beside it)")
+    _files(p, mesh="mesh .xdmf (mesh.json beside it)",
+           summary="summary.json (series.csv, fields and P-V plot beside it)")
     p.add_argument("--time-step", type=float, help="override simulation.time_step (s)")
     p.add_argument("--beats", type=int, help="override simulation.cycles (max beats)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (tests)")
@@ -457,15 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refinement", type=int, default=1)
     p.add_argument("--apex-grading", type=float, default=None)
     p.add_argument("--steps", type=int, default=None, help="initial number of load steps")
-    p.add_argument("--out", type=Path, required=True, help="result JSON")
+    _files(p, out="result JSON")
     p.set_defaults(func=_land2015)
 
     p = _stage(sub, "report", _report, "the HTML report of one case")
-    p.add_argument("--measurements", type=Path, default=None, help="geometry/measurements.json")
-    p.add_argument("--mesh-quality", type=Path, default=None, help="mesh/mesh_quality.json")
+    _files(p, out="report.html")
+    _files(p, required=False, measurements="geometry/measurements.json",
+           mesh_quality="mesh/mesh_quality.json")
     p.add_argument("--summaries", type=Path, nargs="*", default=[],
                    help="<scenario>/summary.json of every scenario")
-    p.add_argument("--out", type=Path, required=True, help="report.html")
     return parser
 
 
