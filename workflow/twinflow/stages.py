@@ -15,6 +15,9 @@ import closure of the stage's module inside ``twinflow``). Snakemake's ordinary 
 trigger then re-runs exactly what an edit affects: reformatting a case changes no settings
 file; a new mesh cell size changes ``mesh_*.json`` alone; a drug arm's dose changes that
 arm's files alone; editing ``geometry/lv/mesh.py`` re-runs the LV meshes and what reads them.
+(Snakemake 9 also compares the content of an input whose modification time moved with the
+checksum it recorded, so touching a file without changing it re-runs nothing; the settings
+files are still rewritten only on a change, so the contract holds without that metadata.)
 
 A settings file is a sub-document of ``case.json`` (same keys, SI values) plus ``anatomy``
 and, for a per-scenario stage, ``scenario`` (that one scenario). :func:`read_stage_settings`
