@@ -22,6 +22,7 @@ rule all:
 include: "rules/case.smk"
 include: "rules/imaging.smk"
 include: "rules/segmentation.smk"
+include: "rules/drugs.smk"
 include: "rules/geometry.smk"
 include: "rules/physics.smk"
 include: "rules/verification.smk"

@@ -4,8 +4,8 @@ Usage (from the repo root)::
 
     .venv/bin/python benchmarks/lv_cycle.py --label demo \\
         --mesh results/lv-demo/baseline/mesh/mesh.xdmf \\
-        --settings results/lv-demo/settings/baseline/simulate_heart.json --ranks 1 2 \\
-        --time-step 0.005
+        --settings results/lv-demo/settings/baseline/simulate_heart.json \\
+        --drug-effects results/lv-demo/baseline/drug_effects.json --ranks 1 2 --time-step 0.005
     .venv/bin/python benchmarks/lv_cycle.py --label pulse-comparison --cell-size 0.015 \\
         --ranks 1 --time-step 0.002
 
@@ -35,11 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MMHG = 133.322387415  # Pa per mmHg
 
 
-def ellipsoid_inputs(work: Path, cell_size: float, scenario: str) -> tuple[Path, Path]:
-    """(mesh, simulate_heart settings) of the demo case as the ellipsoid of its measurements;
-    the settings are rewritten every time (they follow cases/lv-demo.yaml's calibration), the
-    mesh only depends on the measurements and the cell size."""
+def ellipsoid_inputs(work: Path, cell_size: float, scenario: str) -> tuple[Path, Path, Path]:
+    """(mesh, simulate_heart settings, drug effects) of the demo case as the ellipsoid of its
+    measurements; the settings are rewritten every time (they follow cases/lv-demo.yaml's
+    calibration), the mesh only depends on the measurements and the cell size."""
     from twinflow.case import load_case, to_canonical
+    from twinflow.drugs.effects import drug_effects
     from twinflow.geometry.lv.mesh import mesh_lv
     from twinflow.geometry.lv.reconstruct import reconstruct_lv
     from twinflow.stages import settings_path, write_stage_settings
@@ -48,13 +49,17 @@ def ellipsoid_inputs(work: Path, cell_size: float, scenario: str) -> tuple[Path,
     case["mesh"]["cell_size"] = cell_size
     case["geometry"]["source"] = "measurements"
     write_stage_settings(case, work)
+    effects = drug_effects(settings_path(work, "drug_effects", scenario),
+                           work / scenario / "drug_effects.json")
     mesh = work / "mesh" / "mesh.xdmf"
     if not mesh.is_file():
         measurements = reconstruct_lv(settings_path(work, "reconstruct_lv"), None, None,
                                       work / "geo" / "measurements.json")
-        mesh_lv(settings_path(work, "mesh_lv", "baseline"), measurements, mesh,
+        baseline = drug_effects(settings_path(work, "drug_effects", "baseline"),
+                                work / "baseline" / "drug_effects.json")
+        mesh_lv(settings_path(work, "mesh_lv", "baseline"), measurements, baseline, mesh,
                 work / "mesh" / "mesh.json")
-    return mesh, settings_path(work, "simulate_heart", scenario)
+    return mesh, settings_path(work, "simulate_heart", scenario), effects
 
 
 def _markdown(rows: list[dict]) -> str:
@@ -92,6 +97,8 @@ def main() -> int:
     ap.add_argument("--time-step", type=float, default=0.005)
     ap.add_argument("--beats", type=int, default=1)
     ap.add_argument("--cell-size", type=float, default=0.015)
+    ap.add_argument("--drug-effects", type=Path,
+                    help="drug_effects.json of the scenario that goes with --mesh")
     ap.add_argument("--scenario", default="baseline", help="without --mesh")
     ap.add_argument("--exact-newton", action="store_true",
                     help="refactorise every Newton iteration (the solver before the reuse)")
@@ -101,10 +108,12 @@ def main() -> int:
     if args.mesh:
         if not args.settings:
             ap.error("--mesh needs --settings")
-        mesh, settings = args.mesh, args.settings
+        if not args.drug_effects:
+            ap.error("--mesh needs --drug-effects")
+        mesh, settings, effects = args.mesh, args.settings, args.drug_effects
     else:
-        mesh, settings = ellipsoid_inputs(args.work / f"inputs-{args.cell_size:g}",
-                                          args.cell_size, args.scenario)
+        mesh, settings, effects = ellipsoid_inputs(args.work / f"inputs-{args.cell_size:g}",
+                                                   args.cell_size, args.scenario)
     table = args.results / "lv_cycle.json"
     old = json.loads(table.read_text()) if table.is_file() else {}
     rows = [r for r in old.get("runs", []) if "label" in r]
@@ -114,7 +123,8 @@ def main() -> int:
         t0 = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "mpirun"), "-n", str(n),
                         sys.executable, "-m", "twinflow", "simulate-heart", "--settings",
-                        str(settings), "--mesh", str(mesh), "--summary",
+                        str(settings), "--mesh", str(mesh), "--drug-effects", str(effects),
+                        "--summary",
                         str(out / "summary.json"), "--time-step", str(args.time_step),
                         "--beats", str(args.beats), "--output-every", "0"]
                        + (["--exact-newton"] if args.exact_newton else []), check=True, cwd=ROOT)

@@ -106,6 +106,7 @@ rule mesh_lv:
         measurements=f"{RESULTS}/{{case}}/geometry/measurements.json",
         endo=f"{RESULTS}/{{case}}/geometry/endo.vtp",
         epi=f"{RESULTS}/{{case}}/geometry/epi.vtp",
+        drug_effects=f"{RESULTS}/{{case}}/{{scenario}}/drug_effects.json",
         code=code("mesh_lv"),
     output:
         mesh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.xdmf",
@@ -115,5 +116,5 @@ rule mesh_lv:
         f"{RESULTS}/{{case}}/logs/mesh_lv-{{scenario}}.log",
     shell:
         "{TWINFLOW} mesh-lv --settings {input.settings:q} --measurements {input.measurements:q}"
-        " --mesh {output.mesh:q} --info {output.info:q}"
+        " --drug-effects {input.drug_effects:q} --mesh {output.mesh:q} --info {output.info:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -36,6 +36,7 @@ rule simulate_heart:
         mesh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.h5",
         info=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.json",
+        drug_effects=f"{RESULTS}/{{case}}/{{scenario}}/drug_effects.json",
         code=code("simulate_heart"),
     output:
         summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
@@ -45,5 +46,6 @@ rule simulate_heart:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
     shell:
         "{MPIEXEC} -n {threads} {TWINFLOW} simulate-heart --settings {input.settings:q}"
-        " --mesh {input.mesh:q} --summary {output.summary:q}"
+        " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"
+        " --summary {output.summary:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -85,9 +85,11 @@ def assert_columns_match(a_csv: Path, b_csv: Path, rtol: float = 1e-6) -> None:
 def coarse_lv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(mesh.xdmf, baseline ``simulate_heart`` settings): the demo case as the exact ellipsoid
     of its measurements, meshed at 15 mm (713 tets), through the workflow's stage functions;
-    the entresto arm's settings lie beside (``../entresto/simulate_heart.json``). Shared by
-    the session: tests must not modify the files."""
+    the entresto arm's settings lie beside (``../entresto/simulate_heart.json``), each arm's
+    drug effects at :func:`drug_effects_of` its settings. Shared by the session: tests must
+    not modify the files."""
     from twinflow.case import load_case, to_canonical
+    from twinflow.drugs.effects import drug_effects
     from twinflow.geometry.lv.mesh import mesh_lv
     from twinflow.geometry.lv.reconstruct import reconstruct_lv
     from twinflow.stages import settings_path, write_stage_settings
@@ -99,6 +101,16 @@ def coarse_lv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_stage_settings(case, tmp)
     measurements = reconstruct_lv(settings_path(tmp, "reconstruct_lv"), None, None,
                                   tmp / "geo" / "measurements.json")
+    for arm in ("baseline", "entresto"):
+        settings = settings_path(tmp, "simulate_heart", arm)
+        drug_effects(settings_path(tmp, "drug_effects", arm), drug_effects_of(settings))
     mesh = mesh_lv(settings_path(tmp, "mesh_lv", "baseline"), measurements,
+                   drug_effects_of(settings_path(tmp, "mesh_lv", "baseline")),
                    tmp / "mesh" / "mesh.xdmf", tmp / "mesh" / "mesh.json")
     return mesh, settings_path(tmp, "simulate_heart", "baseline")
+
+
+def drug_effects_of(settings: Path) -> Path:
+    """``<case>/<scenario>/drug_effects.json`` of a per-scenario settings file
+    ``<case>/settings/<scenario>/<stage>.json`` (the workflow's layout)."""
+    return settings.parents[2] / settings.parent.name / "drug_effects.json"

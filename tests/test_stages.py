@@ -77,8 +77,7 @@ def test_mesh_size_rewrites_only_the_meshing_settings(tmp_path: Path) -> None:
 
 def test_one_arm_dose_rewrites_only_that_arm(tmp_path: Path) -> None:
     assert _changed(tmp_path, LV, LV.replace("97 mg + 103 mg", "49 mg + 51 mg")) == {
-        "settings/entresto/mesh_lv.json", "settings/entresto/simulate_heart.json",
-        "settings/report.json"}
+        "settings/entresto/drug_effects.json", "settings/report.json"}
 
 
 def test_the_graph_of_each_kind_of_case() -> None:
@@ -86,11 +85,12 @@ def test_the_graph_of_each_kind_of_case() -> None:
               for name in ("lv-demo.yaml", "carotid-demo.yaml", "minimal.yaml",
                            "verification/poiseuille.yaml",
                            "verification/land2015-problem1.yaml")}
-    assert stages["lv-demo.yaml"] == ["ingest", "segment", "reconstruct_lv", "mesh_lv",
-                                      "simulate_heart", "report"]
+    assert stages["lv-demo.yaml"] == ["ingest", "segment", "reconstruct_lv", "drug_effects",
+                                      "mesh_lv", "simulate_heart", "report"]
     assert stages["carotid-demo.yaml"] == ["ingest", "segment", "reconstruct_carotid",
                                            "mesh_carotid", "simulate_flow", "report"]
-    assert stages["minimal.yaml"] == ["reconstruct_lv", "mesh_lv", "simulate_heart", "report"]
+    assert stages["minimal.yaml"] == ["reconstruct_lv", "drug_effects", "mesh_lv",
+                                      "simulate_heart", "report"]
     assert stages["verification/poiseuille.yaml"] == ["mesh_tube", "simulate_flow", "report"]
     assert stages["verification/land2015-problem1.yaml"] == ["land2015"]
 
@@ -98,10 +98,11 @@ def test_the_graph_of_each_kind_of_case() -> None:
 def test_settings_are_validated_and_hold_only_the_slice(tmp_path: Path) -> None:
     case = _write(tmp_path, "a.yaml", LV)
     write_stage_settings(case, tmp_path / "r")
+    assert set(read_stage_settings(settings_path(tmp_path / "r", "drug_effects", "entresto"),
+                                   "drug_effects")) == {"anatomy", "scenario"}
     path = settings_path(tmp_path / "r", "mesh_lv", "entresto")
     data = read_stage_settings(path, "mesh_lv")
-    assert set(data) == {"anatomy", "mesh", "scenario"}
-    assert data["scenario"]["id"] == "entresto" and data["mesh"]["cell_size"] == 0.012
+    assert set(data) == {"anatomy", "mesh"} and data["mesh"]["cell_size"] == 0.012
     data["physics"] = case["physics"]  # a key outside the stage's slice
     path.write_text(json.dumps(data))
     with pytest.raises(InputError, match="mesh_lv.json: physics: Extra inputs"):

@@ -48,9 +48,10 @@ BASELINE = {"id": "baseline", "drug": None, "dose": None, "frequency": None, "du
 
 
 def test_a_baseline_scenario_has_no_effects() -> None:
-    for effects in (scenario_effects(BASELINE), scenario_effects(None)):
-        assert effects.factors == {} and effects.circulation == {}
-        assert effects.wall_thickness == 1.0 and effects.simplifications == []
+    effects = scenario_effects(BASELINE)
+    assert effects.scenario == "baseline" and effects.drug is None
+    assert effects.factors == {} and effects.circulation == {}
+    assert effects.wall_thickness == 1.0 and effects.simplifications == []
 
 
 def test_a_drug_arm_gives_the_wall_remodelling_and_the_circulation_factors() -> None:
@@ -60,3 +61,17 @@ def test_a_drug_arm_gives_the_wall_remodelling_and_the_circulation_factors() -> 
     assert effects.wall_thickness == pytest.approx(106 / 127, rel=1e-12)
     assert effects.circulation == {"R_AR_SYS": effects.factors["circulation.R_AR_SYS"]}
     assert effects.simplifications == list(SIMPLIFICATIONS)
+
+
+def test_the_stage_writes_the_typed_effects_of_its_scenario(tmp_path) -> None:
+    """Stage drug_effects: the settings slice in, DrugEffects out (what mesh_lv and
+    simulate_heart read)."""
+    import json
+
+    from twinflow.artifacts.drugs import DrugEffects
+    from twinflow.drugs.effects import drug_effects
+
+    settings = tmp_path / "drug_effects.json"
+    settings.write_text(json.dumps({"anatomy": "left-ventricle", "scenario": ARM}))
+    written = DrugEffects.read(drug_effects(settings, tmp_path / "arm" / "drug_effects.json"))
+    assert written == scenario_effects(ARM) and written.scenario == "arm"

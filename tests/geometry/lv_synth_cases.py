@@ -26,6 +26,7 @@ from twinflow.artifacts.images import (
     SkippedImage,
 )
 from twinflow.case import from_canonical, to_canonical
+from twinflow.drugs.effects import drug_effects
 from twinflow.geometry.lv.mesh import mesh_lv
 from twinflow.geometry.lv.reconstruct import reconstruct_lv
 from twinflow.geometry.lv.surfaces import MYOCARDIAL_DENSITY_KG_M3, LVSurfaces
@@ -54,8 +55,10 @@ class SynthCase:
 
     def mesh(self, geo: Path, out: Path, scenario: str = "baseline") -> Path:
         """Stage ``mesh_lv`` of ``geo/measurements.json`` into ``out/mesh.xdmf``."""
+        effects = drug_effects(self.settings("drug_effects", scenario),
+                               self.folder / scenario / "drug_effects.json")
         return mesh_lv(self.settings("mesh_lv", scenario), Path(geo) / "measurements.json",
-                       Path(out) / "mesh.xdmf", Path(out) / "mesh.json")
+                       effects, Path(out) / "mesh.xdmf", Path(out) / "mesh.json")
 
 
 def settings_case(tmp: Path, case: dict[str, Any], images: Path | None = None,

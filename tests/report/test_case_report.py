@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_navier_stokes
+from tests.conftest import ROOT, drug_effects_of, run_navier_stokes
 from twinflow.case import load_case, to_canonical
 from twinflow.report.case_report import (
     CAROTID_GEOMETRY_ROWS,
@@ -63,7 +63,8 @@ def test_lv_report_shows_every_headline_number_of_both_arms(coarse_lv, tmp_path:
         settings = settings_path(work, "simulate_heart", arm)
         st = CycleSettings.from_case(read_case(settings), 0.01, 1, max_steps=30,
                                      output_every=0)
-        summaries.append(run_cycle(mesh, settings, tmp_path / "lv" / arm, st))
+        out = tmp_path / "lv" / arm
+        summaries.append(run_cycle(mesh, settings, drug_effects_of(settings), out, st))
     out = report(settings_path(work, "report"), tmp_path / "lv" / "report.html",
                  measurements=work / "geo" / "measurements.json", summaries=summaries)
     text = out.read_text()

@@ -6,8 +6,8 @@ Two kinds of sub-commands:
   ``quantize``, ``segment-image``;
 * one per workflow stage, named like its Snakemake rule and its function
   (:mod:`twinflow.stages`): ``ingest``, ``segment``, ``reconstruct-carotid``,
-  ``mesh-carotid``, ``mesh-tube``, ``simulate-flow``, ``reconstruct-lv``, ``mesh-lv``,
-  ``simulate-heart``, ``land2015``, ``report``. Each takes its settings file
+  ``mesh-carotid``, ``mesh-tube``, ``simulate-flow``, ``reconstruct-lv``, ``drug-effects``,
+  ``mesh-lv``, ``simulate-heart``, ``land2015``, ``report``. Each takes its settings file
   (``results/<id>/settings/...``), its input artifacts and its output files explicitly.
 
 Handlers import their stage module lazily, so ``twinflow validate`` never pays for
@@ -213,10 +213,17 @@ def _reconstruct_lv(args: argparse.Namespace) -> None:
     reconstruct_lv(args.settings, args.images, args.masks, args.measurements)
 
 
+def _drug_effects(args: argparse.Namespace) -> None:
+    from twinflow.drugs.effects import drug_effects
+
+    drug_effects(args.settings, args.out)
+
+
 def _mesh_lv(args: argparse.Namespace) -> None:
     from twinflow.geometry.lv.mesh import mesh_lv
 
-    mesh_lv(args.settings, args.measurements, args.mesh, args.info, cell_size=args.cell_size)
+    mesh_lv(args.settings, args.measurements, args.drug_effects, args.mesh, args.info,
+            cell_size=args.cell_size)
 
 
 # --------------------------------------------------------------------------- physics
@@ -232,7 +239,8 @@ def _simulate_flow(args: argparse.Namespace) -> None:
 def _simulate_heart(args: argparse.Namespace) -> None:
     from twinflow.physics.heart.cycle import simulate_heart
 
-    simulate_heart(args.settings, args.mesh, args.summary, time_step=args.time_step,
+    simulate_heart(args.settings, args.mesh, args.drug_effects, args.summary,
+                   time_step=args.time_step,
                    beats=args.beats, max_steps=args.max_steps, output_every=args.output_every,
                    exact_newton=args.exact_newton, extrapolate=args.extrapolate,
                    lag_border=not args.no_lag_border)
@@ -423,14 +431,20 @@ def build_parser() -> argparse.ArgumentParser:
     _files(p, measurements="measurements.json (endo/epi surfaces beside it)")
     _files(p, required=False, images="images/manifest.json", masks="masks/manifest.json")
 
+    p = _stage(sub, "drug-effects", _drug_effects,
+               "a scenario's drug regimen as factors on model parameters")
+    _files(p, out="<scenario>/drug_effects.json")
+
     p = _stage(sub, "mesh-lv", _mesh_lv, "LV mesh of one scenario (drug-arm wall remodelling)")
-    _files(p, measurements="geometry/measurements.json", mesh="mesh .xdmf (+ .h5)",
+    _files(p, measurements="geometry/measurements.json",
+           drug_effects="<scenario>/drug_effects.json", mesh="mesh .xdmf (+ .h5)",
            info="mesh.json: mesh information and quality")
     p.add_argument("--cell-size", type=float, default=None, help="m (default: the case's)")
 
     p = _stage(sub, "simulate-heart", _simulate_heart,
                "LV cardiac cycle coupled to the 0D circulation (run under mpiexec)")
     _files(p, mesh="mesh .xdmf (mesh.json beside it)",
+           drug_effects="<scenario>/drug_effects.json",
            summary="summary.json (series.csv, fields and P-V plot beside it)")
     p.add_argument("--time-step", type=float, help="override simulation.time_step (s)")
     p.add_argument("--beats", type=int, help="override simulation.cycles (max beats)")

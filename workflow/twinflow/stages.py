@@ -20,7 +20,9 @@ checksum it recorded, so touching a file without changing it re-runs nothing; th
 files are still rewritten only on a change, so the contract holds without that metadata.)
 
 A settings file is a sub-document of ``case.json`` (same keys, SI values) plus ``anatomy``
-and, for a per-scenario stage, ``scenario`` (that one scenario). :func:`read_stage_settings`
+and, for ``drug_effects``, ``scenario`` (that one scenario): the other per-scenario stages
+read the scenario's effects from its ``drug_effects.json`` artifact, so a new dose re-runs
+that arm alone. :func:`read_stage_settings`
 validates it against the case models, so a stage never sees a key outside its slice.
 """
 
@@ -49,9 +51,10 @@ class Stage:
     module: str
     """The module holding the function ``name`` (its import closure is the stage's code)."""
     sections: tuple[str, ...]
-    """Case sections the stage reads, besides ``anatomy``."""
+    """Case sections the stage reads, besides ``anatomy``; ``scenario`` is the one scenario
+    of a per-scenario stage."""
     per_scenario: bool = False
-    """Runs once per scenario; its settings then also hold ``scenario``."""
+    """Runs once per scenario (its files lie in per-scenario folders)."""
 
     @property
     def command(self) -> str:
@@ -68,6 +71,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("simulate_flow", "twinflow.physics.flow.simulate", ("geometry", "physics", "simulation"),
           per_scenario=True),
     Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",)),
+    Stage("drug_effects", "twinflow.drugs.effects", ("scenario",), per_scenario=True),
     Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True),
     Stage("simulate_heart", "twinflow.physics.heart.cycle",
           ("geometry", "physics", "simulation"), per_scenario=True),
@@ -89,7 +93,7 @@ def case_stages(case: dict[str, Any]) -> list[str]:
         return [*imaged, "reconstruct_carotid", "mesh_carotid", "simulate_flow", "report"]
     if case["geometry"]["source"] == "measurements":
         imaged = []
-    return [*imaged, "reconstruct_lv", "mesh_lv", "simulate_heart", "report"]
+    return [*imaged, "reconstruct_lv", "drug_effects", "mesh_lv", "simulate_heart", "report"]
 
 
 def settings_path(case_dir: str | os.PathLike[str], stage: str,
@@ -107,8 +111,9 @@ def stage_settings(case: dict[str, Any], stage: str,
                    scenario: str | None = None) -> dict[str, Any]:
     """The slice of the canonical ``case`` that ``stage`` reads."""
     spec = STAGES[stage]
-    data = {"anatomy": case["anatomy"], **{key: case[key] for key in spec.sections}}
-    if spec.per_scenario:
+    data = {"anatomy": case["anatomy"],
+            **{key: case[key] for key in spec.sections if key != "scenario"}}
+    if "scenario" in spec.sections:
         matches = [s for s in case["scenarios"] if s["id"] == scenario]
         if not matches:
             raise ValueError(f"no scenario {scenario!r} in the case")
@@ -147,10 +152,8 @@ def _settings_model(stage: str, anatomy: str) -> type[BaseModel]:
                   "benchmark": BenchmarkCase}[anatomy]
     spec = STAGES[stage]
     fields: dict[str, Any] = {
-        key: (case_model.model_fields[key].annotation, ...)
+        key: (Scenario if key == "scenario" else case_model.model_fields[key].annotation, ...)
         for key in ("anatomy", *spec.sections)}
-    if spec.per_scenario:
-        fields["scenario"] = (Scenario, ...)
     name = "".join(part.title() for part in stage.split("_")) + "Settings"
     return create_model(name, __base__=Strict, **fields)
 

@@ -6,6 +6,7 @@ import csv
 
 import pytest
 
+from tests.conftest import drug_effects_of
 from twinflow.artifacts.cycle import CycleSummary
 
 MMHG, ML = 133.322387415, 1e-6  # Pa, m^3
@@ -16,7 +17,7 @@ def test_short_coupled_run_outputs(coarse_lv, tmp_path):
     from twinflow.physics.heart.settings import CycleSettings
 
     mesh, case = coarse_lv
-    out = run_cycle(mesh, case, tmp_path / "o",
+    out = run_cycle(mesh, case, drug_effects_of(case), tmp_path / "o",
                     CycleSettings(time_step=0.005, max_beats=1, max_steps=8, output_every=4))
     s = CycleSummary.read(out)
     assert s.beats_run == 1 and s.newton_iterations.total > 0 and not s.periodic

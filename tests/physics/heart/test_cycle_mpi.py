@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, drug_effects_of
 from twinflow.artifacts.cycle import CycleSummary
 
 MPIRUN = Path(sys.executable).parent / "mpirun"
@@ -18,7 +18,8 @@ MPIRUN = Path(sys.executable).parent / "mpirun"
 def _run(n: int, mesh: Path, settings: Path, out: Path) -> list[dict[str, str]]:
     """The stage's command line, as the rule runs it (``twinflow simulate-heart``)."""
     cmd = [str(MPIRUN), "-n", str(n), sys.executable, "-m", "twinflow", "simulate-heart",
-           "--settings", str(settings), "--mesh", str(mesh), "--summary",
+           "--settings", str(settings), "--mesh", str(mesh), "--drug-effects",
+           str(drug_effects_of(settings)), "--summary",
            str(out / "summary.json"), "--time-step", "0.005", "--beats", "1",
            "--max-steps", "20", "--output-every", "0"]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, timeout=900)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import drug_effects_of
 from twinflow.artifacts.cycle import InflationSummary
 
 MMHG = 133.322387415  # Pa
@@ -21,7 +22,7 @@ def test_inflation_study(coarse_lv, tmp_path):
     d["physics"]["study"] = "inflation"
     c2 = tmp_path / "case.json"
     c2.write_text(json.dumps(d))
-    s = InflationSummary.read(run_cycle(mesh, c2, tmp_path / "o",
+    s = InflationSummary.read(run_cycle(mesh, c2, drug_effects_of(case), tmp_path / "o",
                                         CycleSettings(0.005, 1)))
     assert s.study == "inflation" and s.scenario == "baseline"
     assert s.edv_m3 > s.unloaded_cavity_volume_m3

@@ -10,6 +10,7 @@ module                    artifact
 ========================  ===========================================================
 ``artifacts.images``      ``images/manifest.json`` (ingest) and ``masks/manifest.json``
 ``artifacts.geometry``    ``geometry/measurements.json`` (carotid and LV reconstruction)
+``artifacts.drugs``       ``<scenario>/drug_effects.json`` (a drug arm's parameter factors)
 ``artifacts.mesh``        mesh information and quality (``mesh/mesh_quality.json`` ...)
 ``artifacts.flow``        ``<scenario>/summary.json`` of the carotid flow solve
 ``artifacts.cycle``       ``<scenario>/summary.json`` of the LV cardiac cycle

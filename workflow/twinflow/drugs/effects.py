@@ -14,25 +14,27 @@ Simplified pharmacodynamic model — stated here and in every output that uses i
 
 The result is a multiplicative factor per parameter name (``circulation.R_AR_SYS``,
 ``geometry.wall_thickness`` ...). :func:`scenario_effects` is the one place that maps a case's
-scenario onto these factors: the LV mesher takes the wall-thickness factor (remodelling at a
-fixed cavity), the heart simulation the ``circulation.*`` factors. This is a
-population-mean, deterministic mapping: no inter-patient variability, no PK model.
+scenario onto these factors; the stage ``drug_effects`` writes them per scenario
+(:class:`~twinflow.artifacts.drugs.DrugEffects`), and the LV mesher takes the wall-thickness
+factor (remodelling at a fixed cavity), the heart simulation the ``circulation.*`` factors.
+This is a population-mean, deterministic mapping: no inter-patient variability, no PK model.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from twinflow.artifacts.drugs import DrugEffects
 from twinflow.drugs.library import get_drug
+from twinflow.stages import read_stage_settings
 from twinflow.units import to_si
 
-#: Factor name of the LV wall thickness (remodelling at a fixed cavity).
-WALL_THICKNESS = "geometry.wall_thickness"
-#: Prefix of the factors on 0D circulation parameters (``circulation.R_AR_SYS``).
-CIRCULATION = "circulation."
+log = logging.getLogger(__name__)
 
 SIMPLIFICATIONS = (
     "drug effects: population-mean changes from clinical trials mapped onto model parameters",
@@ -122,35 +124,22 @@ def parameter_factors(drug_id: str | None, dose_kg: float | None, frequency_per_
     return factors
 
 
-@dataclass(frozen=True, slots=True)
-class ScenarioEffects:
-    """The drug arm of one scenario as model-parameter factors (empty for a baseline)."""
-
-    drug: str | None = None
-    factors: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def wall_thickness(self) -> float:
-        """Factor on the LV wall thickness at a fixed cavity (1 without remodelling)."""
-        return float(self.factors.get(WALL_THICKNESS, 1.0))
-
-    @property
-    def circulation(self) -> dict[str, float]:
-        """Factors on 0D circulation parameters by their flat name (``R_AR_SYS``)."""
-        return {k.removeprefix(CIRCULATION): f for k, f in self.factors.items()
-                if k.startswith(CIRCULATION)}
-
-    @property
-    def simplifications(self) -> list[str]:
-        """:data:`SIMPLIFICATIONS` when a drug changes a parameter, else none."""
-        return list(SIMPLIFICATIONS) if self.factors else []
-
-
-def scenario_effects(scenario: Mapping[str, Any] | None) -> ScenarioEffects:
-    """Effects of one canonical scenario (``{id, drug, dose, frequency, duration}``, SI; the
-    ``scenario`` of a per-scenario stage's settings). ``None`` or no drug: the baseline."""
-    if scenario is None or scenario.get("drug") is None:
-        return ScenarioEffects()
+def scenario_effects(scenario: Mapping[str, Any]) -> DrugEffects:
+    """Effects of one canonical scenario (``{id, drug, dose, frequency, duration}``, SI).
+    A scenario without a drug is a baseline: no factors."""
+    if scenario.get("drug") is None:
+        return DrugEffects(scenario=scenario["id"], drug=None, factors={}, simplifications=[])
     factors = parameter_factors(scenario["drug"], scenario["dose"], scenario["frequency"],
                                 scenario["duration"])
-    return ScenarioEffects(scenario["drug"], factors)
+    return DrugEffects(scenario=scenario["id"], drug=scenario["drug"], factors=factors,
+                       simplifications=list(SIMPLIFICATIONS) if factors else [])
+
+
+def drug_effects(settings: Path, out: Path) -> Path:
+    """Stage ``drug_effects``: the scenario of ``settings`` (``results/<id>/settings/
+    <scenario>/drug_effects.json``) as :class:`~twinflow.artifacts.drugs.DrugEffects`."""
+    effects = scenario_effects(read_stage_settings(settings, "drug_effects")["scenario"])
+    log.info("scenario %s: %s", effects.scenario,
+             ", ".join(f"{k} x {v:.3f}" for k, v in sorted(effects.factors.items()))
+             or "no drug")
+    return effects.write(out)

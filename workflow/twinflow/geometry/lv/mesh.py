@@ -22,8 +22,8 @@ mesh ``mesh``, facet tags ``facet_tags``, cell tags ``cell_tags`` (LV tags of
 of the ENDO facets closed at the base vs the input surface, and the quality of the
 tetrahedra, :mod:`twinflow.geometry.quality`, measured on ``mesh.msh``).
 
-Run as ``twinflow mesh-lv --settings S --measurements M --mesh OUT.xdmf --info OUT.json``
-(stage ``mesh_lv``, one per scenario).
+Run as ``twinflow mesh-lv --settings S --measurements M --drug-effects E --mesh OUT.xdmf
+--info OUT.json`` (stage ``mesh_lv``, one per scenario).
 """
 
 # ruff: noqa: I001  (dolfinx_solver must be imported before dolfinx)
@@ -39,6 +39,7 @@ import numpy as np
 import pyvista as pv
 from scipy.spatial import cKDTree
 
+from twinflow.artifacts.drugs import DrugEffects
 from twinflow.artifacts.geometry import LVMeasurements
 from twinflow.artifacts.mesh import LVMeshInfo, LVShell, MeshFiles, MeshQuality
 from twinflow.errors import InputError, TwinflowError
@@ -380,7 +381,7 @@ def remodel_wall(surfaces: LVSurfaces, factor: float) -> LVSurfaces:
     return LVSurfaces(surfaces.endo, epi, surfaces.z_base)
 
 
-def mesh_lv(settings: Path, measurements: Path, mesh: Path, info: Path,
+def mesh_lv(settings: Path, measurements: Path, drug_effects: Path, mesh: Path, info: Path,
             cell_size: float | None = None, comm: Any | None = None) -> Path:
     """Stage ``mesh_lv``: mesh the LV of one scenario; returns ``mesh`` (module docstring).
 
@@ -388,12 +389,12 @@ def mesh_lv(settings: Path, measurements: Path, mesh: Path, info: Path,
     LVMeasurements`, surfaces beside it). The route follows its ``source``:
     ``measurements`` meshes the exact ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`,
     ``images`` / ``volume`` the end-diastolic surfaces. The scenario's drug arm thins the
-    wall (:func:`twinflow.drugs.effects.scenario_effects`). ``cell_size`` (m) overrides the
-    case's ``mesh.cell_size``; ``info`` receives :class:`~twinflow.artifacts.mesh.LVMeshInfo`.
+    wall by the factor of its ``drug_effects`` (:class:`~twinflow.artifacts.drugs.
+    DrugEffects`). ``cell_size`` (m) overrides the case's ``mesh.cell_size``; ``info``
+    receives :class:`~twinflow.artifacts.mesh.LVMeshInfo`.
     """
     from mpi4py import MPI
 
-    from twinflow.drugs.effects import scenario_effects
     from twinflow.geometry.lv.ellipsoid import EllipsoidLV, build_lv_ellipsoid_model
 
     comm = MPI.COMM_WORLD if comm is None else comm
@@ -404,8 +405,8 @@ def mesh_lv(settings: Path, measurements: Path, mesh: Path, info: Path,
     if not h > 0:
         raise InputError(f"{settings}: mesh cell_size must be > 0")
     z_base = meas.z_base_m
-    scenario = case["scenario"]["id"]
-    thickness_factor = scenario_effects(case["scenario"]).wall_thickness
+    effects = DrugEffects.read(drug_effects)
+    scenario, thickness_factor = effects.scenario, effects.wall_thickness
     surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor)
     shell_info: dict[str, Any] | None = None
     with gmsh_session() as gmsh:

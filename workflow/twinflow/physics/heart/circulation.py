@@ -14,7 +14,7 @@ Parameters: the package defaults (Regazzoni et al. 2020, arXiv:2011.15040), then
 overrides (``physics.circulation.parameters``, flat names as in
 :func:`circulation.regazzoni2020.flat_ode_parameters`, e.g. ``R_AR_SYS: "0.8 mmHg*s/mL"``),
 then the drug factors of the scenario (by flat name,
-:attr:`twinflow.drugs.effects.ScenarioEffects.circulation`), then the heart rate of the case.
+:attr:`twinflow.artifacts.drugs.DrugEffects.circulation`), then the heart rate of the case.
 
 Blood volume: the loop is closed, so its total volume
 :math:`V_{tot} = \sum_{chambers} V + \sum_{vessels} C\,p` (mL; Regazzoni compartments have no

@@ -32,7 +32,7 @@ import numpy as np
 from mpi4py import MPI
 
 from twinflow.artifacts.cycle import BeatLinearisedLV, BeatMetrics, Initialisation, Timings
-from twinflow.drugs.effects import ScenarioEffects, scenario_effects
+from twinflow.artifacts.drugs import DrugEffects
 from twinflow.errors import CaseError, InputError
 from twinflow.logs import Progress
 from twinflow.physics.heart import summary
@@ -52,11 +52,13 @@ from twinflow.physics.heart.settings import (CycleSettings, SolverSettings, acti
 log = logging.getLogger(__name__)
 
 
-def simulate_heart(settings: Path, mesh: Path, summary: Path, time_step: float | None = None,
+def simulate_heart(settings: Path, mesh: Path, drug_effects: Path, summary: Path,
+                   time_step: float | None = None,
                    beats: int | None = None, max_steps: int | None = None,
                    output_every: int = 10, exact_newton: bool = False,
                    extrapolate: bool = False, lag_border: bool = True) -> Path:
     """Stage ``simulate_heart``: the study of one scenario (its settings file) on ``mesh``;
+    ``drug_effects`` is the scenario's :class:`~twinflow.artifacts.drugs.DrugEffects`;
     ``summary`` (``<scenario>/summary.json``) with ``series.csv``, ``pv_loop.png`` and
     ``fields.xdmf`` beside it. The keyword arguments override the case (tests, benchmarks)."""
     summary = Path(summary)
@@ -67,22 +69,22 @@ def simulate_heart(settings: Path, mesh: Path, summary: Path, time_step: float |
                             lag_border=lag_border)
     st = CycleSettings.from_case(read_case(settings), time_step, beats, max_steps=max_steps,
                                  output_every=output_every, solver=solver)
-    path = run_cycle(mesh, settings, summary.parent, st)
+    path = run_cycle(mesh, settings, drug_effects, summary.parent, st)
     log.info("summary: %s", path)
     return path
 
 
-def run_cycle(mesh_xdmf: Path, case_json: Path, out_dir: Path,
+def run_cycle(mesh_xdmf: Path, case_json: Path, drug_effects: Path, out_dir: Path,
               settings: CycleSettings | None = None, comm: Any | None = None) -> Path:
-    """Run the study of one scenario (its ``simulate_heart`` settings file ``case_json``):
-    ``cycle``, or ``inflation`` (:func:`~twinflow.physics.heart.inflation.run_inflation`);
-    returns out_dir/summary.json."""
+    """Run the study of one scenario (its ``simulate_heart`` settings file ``case_json`` and
+    its ``drug_effects``): ``cycle``, or ``inflation``
+    (:func:`~twinflow.physics.heart.inflation.run_inflation`); returns out_dir/summary.json."""
     comm = MPI.COMM_WORLD if comm is None else comm
     case = read_case(case_json)
     where = str(case_json)
-    scenario_id = case["scenario"]["id"]
+    effects = DrugEffects.read(drug_effects)
+    scenario_id = effects.scenario
     settings = settings or CycleSettings.from_case(case)
-    effects = scenario_effects(case["scenario"])
     out_dir = Path(out_dir)
     if comm.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -219,7 +221,7 @@ def _log_beat(b: BeatMetrics) -> None:
 
 
 def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
-               effects: ScenarioEffects, out_dir: Path, st: CycleSettings, comm: Any,
+               effects: DrugEffects, out_dir: Path, st: CycleSettings, comm: Any,
                where: str) -> Path:
     t_start = time.perf_counter()
     activation = activation_from_case(case)

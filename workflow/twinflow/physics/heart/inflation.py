@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from twinflow.artifacts.cycle import InflationSummary, NewtonTotals
-from twinflow.drugs.effects import ScenarioEffects
+from twinflow.artifacts.drugs import DrugEffects
 from twinflow.logs import Progress
 from twinflow.physics.heart.circulation import MMHG
 from twinflow.physics.heart.loading import ramp, volume_target
@@ -43,7 +43,7 @@ LOAD_STEPS = 8
 
 
 def run_inflation(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
-                  effects: ScenarioEffects, out_dir: Path, st: CycleSettings,
+                  effects: DrugEffects, out_dir: Path, st: CycleSettings,
                   comm: Any) -> Path:
     """Pressure ramp to the EDP, then an isovolumic activation ramp to peak tension;
     returns out_dir/summary.json."""

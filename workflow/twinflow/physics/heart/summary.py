@@ -22,7 +22,7 @@ from twinflow.artifacts.cycle import (
     PressureVolumeMetrics,
     Timings,
 )
-from twinflow.drugs.effects import ScenarioEffects
+from twinflow.artifacts.drugs import DrugEffects
 from twinflow.physics.heart import coupling
 from twinflow.physics.heart.activation import Activation
 from twinflow.physics.heart.circulation import ML, MMHG, si_parameters
@@ -53,7 +53,7 @@ COUPLING = ("implicit 3D-0D: cavity pressure as Lagrange multiplier of V_3D(u) =
             "each step (twinflow.physics.heart.coupling)")
 
 
-def simplifications(effects: ScenarioEffects) -> list[str]:
+def simplifications(effects: DrugEffects) -> list[str]:
     """The model's simplifications, and the drug model's when the scenario has a drug."""
     return list(SIMPLIFICATIONS) + effects.simplifications
 
@@ -123,7 +123,7 @@ def calibration(case: dict[str, Any]) -> list[CalibrationEntry]:
                              reason=c.reason, applied=c.applied(case)) for c in CALIBRATION]
 
 
-def cycle_summary(*, case: dict[str, Any], scenario: str, effects: ScenarioEffects,
+def cycle_summary(*, case: dict[str, Any], scenario: str, effects: DrugEffects,
                   ranks: int, model: LVModel, settings: CycleSettings, heart_rate_hz: float,
                   rows: list[StepRecord], beats: list[BeatMetrics], periodic: bool,
                   initialisation: Initialisation, activation: Activation,
