@@ -1,11 +1,11 @@
-"""Drug-arm remodelling of the LV wall: thinner wall at a fixed cavity."""
+"""Drug-arm remodelling of the LV wall: thinner wall at a fixed cavity (the factor of a
+regimen: tests/drugs/test_effects.py)."""
 
 import numpy as np
 import pyvista as pv
 
-from twinflow.geometry.lv.mesh import remodel_wall, wall_thickness_factor
+from twinflow.geometry.lv.mesh import remodel_wall
 from twinflow.geometry.lv.surfaces import LVSurfaces
-from twinflow.units import to_si
 
 
 def _half_sphere(r: float) -> pv.PolyData:
@@ -20,12 +20,3 @@ def test_remodel_scales_thickness_and_keeps_cavity() -> None:
     assert np.allclose(radii, 0.02 + 0.8 * 0.01, rtol=2e-3)
     assert out.endo is lv.endo
     assert remodel_wall(lv, 1.0) is lv
-
-
-def test_wall_factor_follows_the_drug_arm() -> None:
-    case = {"scenarios": [
-        {"id": "baseline", "drug": None, "dose": None, "frequency": None, "duration": None},
-        {"id": "arm", "drug": "valsartan", "dose": to_si(80, "mg"),
-         "frequency": to_si(1, "1/day"), "duration": to_si(8, "month")}]}
-    assert wall_thickness_factor(case, "baseline") == 1.0
-    assert abs(wall_thickness_factor(case, "arm") - 106 / 127) < 1e-9
