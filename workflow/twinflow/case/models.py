@@ -260,12 +260,10 @@ class Outlets(Strict):
     pressure: u.Pressure = "0 Pa"  # type: ignore[assignment]
     """Reference (venous) pressure behind the outlets."""
 
-    @model_validator(mode="after")
-    def _complete(self) -> Self:
-        need = {"resistance": self.resistance, "windkessel": self.windkessel}.get(self.model)
-        if need is not None and set(need) != {"ica", "eca"}:
-            raise ValueError(f"outlet model '{self.model}' needs values for both ica and eca")
-        return self
+    def missing(self, branches: set[str]) -> list[str]:
+        """Branches of ``branches`` that the outlet model needs values for but lacks."""
+        given = {"resistance": self.resistance, "windkessel": self.windkessel}.get(self.model)
+        return [] if given is None else sorted(branches - set(given))
 
 
 class CarotidPhysics(Strict):
@@ -526,6 +524,19 @@ class CarotidCase(CaseBase):
             raise ValueError(f"drug arms ({', '.join(arms)}) are modelled for the left "
                              "ventricle only; a carotid case has its baseline alone")
         return scenarios
+
+    @field_validator("physics")
+    @classmethod
+    def _outlets_complete(cls, physics: CarotidPhysics, info: ValidationInfo) -> CarotidPhysics:
+        # a tube has one outlet (its values under "ica"), a bifurcation two
+        geometry = info.data.get("geometry")
+        tube = geometry is not None and geometry.kind == "tube"
+        missing = physics.outlets.missing({"ica"} if tube else {"ica", "eca"})
+        if missing:
+            model = physics.outlets.model
+            raise ValueError(f"outlet model '{model}' needs values for {' and '.join(missing)} "
+                             f"(physics.outlets.{model})")
+        return physics
 
     @model_validator(mode="after")
     def _images_for_reconstruction(self) -> Self:
