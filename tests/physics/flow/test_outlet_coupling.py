@@ -105,7 +105,6 @@ def test_windkessel_tube_reaches_the_0d_pressure(tmp_path: Path) -> None:
                      "proximal_resistance": RP, "compliance": C, "distal_resistance": RD}}})
     case["geometry"] = {"kind": "tube"}
     case["simulation"] = {"time_step": 0.01, "cycles": 2}
-    case["scenario"] = {"id": "baseline"}
     path = tmp_path / "simulate_flow.json"  # the stage's settings, as the workflow writes them
     path.write_text(json.dumps(case))
     proc = subprocess.run([sys.executable, "-m", "twinflow", "simulate-flow", "--settings",
