@@ -106,8 +106,8 @@ def test_cli_segment_and_errors(trained: Path, ring_dataset: Path, tmp_path: Pat
 def test_inference_path_imports_no_tensorflow(trained: Path, ring_dataset: Path,
                                               tmp_path: Path) -> None:
     proc, heavy = run_fresh(
-        "from twinflow.segmentation.infer import main\n"
-        f"rc = main(['image', '--model', {str(trained / 'model.onnx')!r}, "
+        "from twinflow.cli import main\n"
+        f"rc = main(['segment-image', '--model', {str(trained / 'model.onnx')!r}, "
         f"{str(ring_dataset / 'images' / 'P009_0.nii.gz')!r}, {str(tmp_path / 'x.nii.gz')!r}])\n"
         "import twinflow.cli\n"
         "twinflow.cli.build_parser()", timeout=120)

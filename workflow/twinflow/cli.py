@@ -3,7 +3,8 @@
 Two kinds of sub-commands:
 
 * for people: ``validate``, ``schema``, ``canonical``, ``run``, ``synth``, ``train``,
-  ``quantize``, ``segment-image``;
+  ``quantize``, ``segment-image`` (``train`` and ``quantize`` print their result as JSON on
+  stdout; everything else goes to the log on stderr);
 * one per workflow stage, named like its Snakemake rule and its function
   (:mod:`twinflow.stages`): ``ingest``, ``segment``, ``reconstruct-carotid``,
   ``mesh-carotid``, ``mesh-tube``, ``simulate-flow``, ``reconstruct-lv``, ``drug-effects``,
@@ -20,6 +21,7 @@ as ``mpiexec -n N python -m twinflow simulate-flow ...``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -145,10 +147,11 @@ def _train(args: argparse.Namespace) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     result = train(args.data, args.out, settings, save_keras=args.save_keras)
-    log.info("model %s: %d epochs in %.1f s, Keras/ONNX parity %.2g, test Dice %s",
-             result.model_path, result.epochs_run, result.seconds,
-             result.parity_max_abs_diff,
-             {c: round(m["f1_dice"], 4) for c, m in result.test_metrics.items()})
+    print(json.dumps({"model": str(result.model_path), "epochs_run": result.epochs_run,
+                      "seconds": round(result.seconds, 1),
+                      "parity_max_abs_diff": result.parity_max_abs_diff,
+                      "test_f1_dice": {c: round(m["f1_dice"], 4)
+                                       for c, m in result.test_metrics.items()}}, indent=1))
 
 
 def _quantize(args: argparse.Namespace) -> None:
@@ -164,10 +167,12 @@ def _quantize(args: argparse.Namespace) -> None:
         return None if metrics is None else {c: round(m["f1_dice"], 4)
                                              for c, m in metrics.items()}
 
-    log.info("int8 model %s (%d calibration images%s): test Dice int8 %s, fp32 %s",
-             result.model_path, result.quantization["calibration_images"],
-             ", from the training data" if result.quantization["dataset_is_training_data"]
-             else "", dice(result.test_metrics), dice(result.fp32_test_metrics))
+    print(json.dumps({"model": str(result.model_path),
+                      "calibration_images": result.quantization["calibration_images"],
+                      "dataset_is_training_data":
+                          result.quantization["dataset_is_training_data"],
+                      "test_f1_dice_int8": dice(result.test_metrics),
+                      "test_f1_dice_fp32": dice(result.fp32_test_metrics)}, indent=1))
 
 
 def _segment(args: argparse.Namespace) -> None:

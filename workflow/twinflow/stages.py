@@ -55,6 +55,8 @@ class Stage:
     of a per-scenario stage."""
     per_scenario: bool = False
     """Runs once per scenario (its files lie in per-scenario folders)."""
+    anatomies: tuple[str, ...] = ("carotid", "left-ventricle")
+    """The anatomies whose cases run the stage."""
 
     @property
     def command(self) -> str:
@@ -62,21 +64,26 @@ class Stage:
         return self.name.replace("_", "-")
 
 
+CAROTID, LV = ("carotid",), ("left-ventricle",)
+
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("ingest", "twinflow.imaging.ingest", ("images", "preprocessing")),
     Stage("segment", "twinflow.segmentation.infer", ("segmentation",)),
-    Stage("reconstruct_carotid", "twinflow.geometry.carotid.reconstruct", ("geometry",)),
-    Stage("mesh_carotid", "twinflow.geometry.carotid.mesh", ("geometry", "mesh")),
-    Stage("mesh_tube", "twinflow.geometry.tube", ("geometry", "mesh")),
+    Stage("reconstruct_carotid", "twinflow.geometry.carotid.reconstruct", ("geometry",),
+          anatomies=CAROTID),
+    Stage("mesh_carotid", "twinflow.geometry.carotid.mesh", ("geometry", "mesh"),
+          anatomies=CAROTID),
+    Stage("mesh_tube", "twinflow.geometry.tube", ("geometry", "mesh"), anatomies=CAROTID),
     Stage("simulate_flow", "twinflow.physics.flow.simulate", ("geometry", "physics", "simulation"),
-          per_scenario=True),
-    Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",)),
-    Stage("drug_effects", "twinflow.drugs.effects", ("scenario",), per_scenario=True),
-    Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True),
+          per_scenario=True, anatomies=CAROTID),
+    Stage("reconstruct_lv", "twinflow.geometry.lv.reconstruct", ("geometry",), anatomies=LV),
+    Stage("drug_effects", "twinflow.drugs.effects", ("scenario",), per_scenario=True,
+          anatomies=LV),
+    Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True, anatomies=LV),
     Stage("simulate_heart", "twinflow.physics.heart.cycle",
-          ("geometry", "physics", "simulation"), per_scenario=True),
+          ("geometry", "physics", "simulation"), per_scenario=True, anatomies=LV),
     Stage("land2015", "twinflow.verification.land2015",
-          ("benchmark", "problem", "mesh", "simulation")),
+          ("benchmark", "problem", "mesh", "simulation"), anatomies=("benchmark",)),
     Stage("report", "twinflow.report.case_report", ("description", "patient", "scenarios")),
 )}
 
@@ -178,6 +185,9 @@ def read_stage_settings(path: str | os.PathLike[str], stage: str) -> dict[str, A
     if not isinstance(data, dict) or data.get("anatomy") not in (
             "carotid", "left-ventricle", "benchmark"):
         raise InputError(f"{path}: not a twinflow settings file (no known anatomy)")
+    if data["anatomy"] not in STAGES[stage].anatomies:
+        raise InputError(f"{path}: stage {stage} is for {' or '.join(STAGES[stage].anatomies)} "
+                         f"cases, not {data['anatomy']}")
     model = _settings_model(stage, data["anatomy"])
     try:
         validated = model.model_validate(data, context={"canonical": True, "check_paths": False,

@@ -36,10 +36,10 @@ def test_calibration_is_recognised_in_si_and_in_unit_strings(coarse_lv):
 
 
 def test_a_case_of_another_anatomy_is_refused(tmp_path):
-    from twinflow.errors import CaseError
+    from twinflow.errors import InputError
     from twinflow.physics.heart.settings import read_case
 
-    path = tmp_path / "case.json"
+    path = tmp_path / "simulate_heart.json"
     path.write_text(json.dumps({"anatomy": "carotid"}))
-    with pytest.raises(CaseError, match="not a left-ventricle case"):
+    with pytest.raises(InputError, match="simulate_heart is for left-ventricle cases, not carotid"):
         read_case(path)

@@ -20,19 +20,19 @@ problem 3 (endo / epi apex z, quadrature degree 6): graded N=1 (1658 tets) -12.2
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import ROOT
+from twinflow.artifacts.verification import Land2015Result
 from twinflow.verification import land2015
 
 
 def test_problem1_beam_coarse():
     res = land2015.run(1, refinement=1)
-    assert res["tip_z"] == pytest.approx(4.17, rel=0.01)  # coarse error measured 0.30 %
+    assert res["tip_z_m"] == pytest.approx(4.17e-3, rel=0.01)  # coarse error measured 0.30 %
     assert sum(res["newton_iterations"]) < 60  # measured 34 (18 in the first step)
 
 
@@ -40,10 +40,11 @@ def test_problem2_ellipsoid_coarse_uniform():
     res = land2015.run(2, refinement=1, apex_grading=1.0)
     ref = land2015.REFERENCE[2]
     assert res["cells"] < 1200  # the uniform 4 mm mesh (855 tets), not the graded one
-    assert res["endo_apex_z"] == pytest.approx(ref["endo_apex_z"], rel=5e-3)  # measured 0.21 %
-    assert res["epi_apex_z"] == pytest.approx(ref["epi_apex_z"], rel=5e-3)  # measured 0.18 %
+    # REFERENCE in mm (the solve's units); the result in SI
+    assert res["endo_apex_z_m"] == pytest.approx(ref["endo_apex_z"] * 1e-3, rel=5e-3)  # 0.21 %
+    assert res["epi_apex_z_m"] == pytest.approx(ref["epi_apex_z"] * 1e-3, rel=5e-3)  # 0.18 %
     # reference (FEniCS submission) cavity volume 10734 mm^3 from 2492 mm^3 unloaded
-    assert res["cavity_volume_mm3"] == pytest.approx(10734.0, rel=0.02)
+    assert res["cavity_volume_m3"] == pytest.approx(10734.0e-9, rel=0.02)
 
 
 def test_problem3_fibres_at_quadrature_points():
@@ -90,8 +91,8 @@ def _transmural(rho: float, z: float) -> float:
 def test_problem2_graded_within_1_percent_of_reference():
     res = land2015.run(2, refinement=1)  # measured errors 0.07 % (endo) / 0.09 % (epi)
     for key, ref in land2015.REFERENCE[2].items():
-        assert res[key] == pytest.approx(ref, rel=0.01), key
-    assert res["relative_errors"]["endo_apex_z"] < 3e-3
+        assert res[f"{key}_m"] == pytest.approx(ref * 1e-3, rel=0.01), key
+    assert res["relative_errors"]["endo_apex_z_m"] < 3e-3
 
 
 @pytest.mark.slow
@@ -99,19 +100,20 @@ def test_problem3_within_1_percent_of_reference():
     res = land2015.run(3, refinement=1)  # measured -12.245 / -15.493 mm (0.83 % / 0.27 %)
     assert res["quadrature_degree"] == 6
     for key, ref in land2015.REFERENCE[3].items():
-        assert res[key] == pytest.approx(ref, rel=0.01), key
+        assert res[f"{key}_m"] == pytest.approx(ref * 1e-3, rel=0.01), key
     # reference cavity volume 1796 mm^3 (contracted below the 2492 mm^3 unloaded cavity)
-    assert res["cavity_volume_mm3"] == pytest.approx(1796.0, rel=0.02)
+    assert res["cavity_volume_m3"] == pytest.approx(1796.0e-9, rel=0.02)
 
 
 def test_cli_writes_summary(tmp_path):
-    cmd = [sys.executable, "-m", "twinflow.verification.land2015", "--problem", "1",
-           "--refinement", "1", "--out", str(tmp_path)]
+    out = tmp_path / "land2015.json"
+    cmd = [sys.executable, "-m", "twinflow", "land2015", "--problem", "1", "--refinement", "1",
+           "--out", str(out)]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, timeout=300)
-    data = json.loads((tmp_path / "land2015_problem1_ref1.json").read_text())
-    assert data["reference"] == {"tip_z": 4.17}
-    assert data["relative_error"] < 0.01
-    assert "Land" in data["reference_source"]
+    data = Land2015Result.read(out)
+    assert data.reference_m == {"tip_z_m": 4.17e-3}
+    assert data.relative_error < 0.01
+    assert "Land" in data.reference_source
 
 
 def test_ldrb_fibres_at_quadrature_points_are_unit_and_orthogonal():
