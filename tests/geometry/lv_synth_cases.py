@@ -53,12 +53,15 @@ class SynthCase:
         return reconstruct_lv(self.settings("reconstruct_lv"), self.images, self.masks,
                               Path(geo) / "measurements.json")
 
+    def effects(self, scenario: str = "baseline") -> Path:
+        """Stage ``drug_effects`` of a scenario into ``<folder>/<scenario>/drug_effects.json``."""
+        return drug_effects(self.settings("drug_effects", scenario),
+                            self.folder / scenario / "drug_effects.json")
+
     def mesh(self, geo: Path, out: Path, scenario: str = "baseline") -> Path:
         """Stage ``mesh_lv`` of ``geo/measurements.json`` into ``out/mesh.xdmf``."""
-        effects = drug_effects(self.settings("drug_effects", scenario),
-                               self.folder / scenario / "drug_effects.json")
         return mesh_lv(self.settings("mesh_lv", scenario), Path(geo) / "measurements.json",
-                       effects, Path(out) / "mesh.xdmf", Path(out) / "mesh.json")
+                       self.effects(scenario), Path(out) / "mesh.xdmf", Path(out) / "mesh.json")
 
 
 def settings_case(tmp: Path, case: dict[str, Any], images: Path | None = None,

@@ -429,15 +429,18 @@ def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple],
     import sys
 
     out, _ = patient0
-    case = tmp_path / "case.json"
-    case.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
-                                "mesh": {"cell_size": None}}))
+    settings = tmp_path / "mesh_carotid.json"  # the stage's settings (defaults filled in)
+    settings.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
+                                    "mesh": {"cell_size": None}}))
     meshes = {}
     for threads in ("1", "4"):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
-        proc = subprocess.run([sys.executable, "-m", "twinflow.geometry.carotid", "mesh",
-                               "--case", str(case), "--geometry", str(out),
-                               "--out", str(tmp_path / threads), "--radius-factor", "3"],
+        folder = tmp_path / threads
+        proc = subprocess.run([sys.executable, "-m", "twinflow", "mesh-carotid", "--settings",
+                               str(settings), "--model", str(out / "model.json"), "--mesh",
+                               str(folder / "mesh.xdmf"), "--wall-mesh",
+                               str(folder / "wall_mesh.xdmf"), "--quality",
+                               str(folder / "mesh_quality.json"), "--radius-factor", "3"],
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
         meshes[threads] = [_mesh_datasets(tmp_path / threads / name)

@@ -93,7 +93,8 @@ def test_mesh_cli_under_mpirun(tmp_path: Path) -> None:
     mpirun = Path(sys.executable).parent / "mpirun"
     proc = subprocess.run([str(mpirun), "-n", "2", sys.executable, "-m", "twinflow", "mesh-lv",
                            "--settings", str(case.settings("mesh_lv")), "--measurements",
-                           str(tmp_path / "geo" / "measurements.json"), "--mesh",
+                           str(tmp_path / "geo" / "measurements.json"), "--drug-effects",
+                           str(case.effects()), "--mesh",
                            str(tmp_path / "mesh" / "mesh.xdmf"), "--info",
                            str(tmp_path / "mesh" / "mesh.json")],
                           capture_output=True, text=True, timeout=300)
