@@ -38,7 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError, create_model
 
 from twinflow.errors import InputError
-from twinflow.io import canonical_json, write_text_if_changed
+from twinflow.io import canonical_json, read_json, write_text_if_changed
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -172,16 +172,8 @@ def read_stage_settings(path: str | os.PathLike[str], stage: str) -> dict[str, A
     in), the shape of ``case.json`` restricted to them; anything else, or a wrong value, is
     an :class:`InputError` naming the file.
     """
-    import json
-
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: settings file not found (run the workflow, which writes "
-                         "it from the case)") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    data = read_json(path, "settings file (the workflow writes it from the case)")
     if not isinstance(data, dict) or data.get("anatomy") not in (
             "carotid", "left-ventricle", "benchmark"):
         raise InputError(f"{path}: not a twinflow settings file (no known anatomy)")

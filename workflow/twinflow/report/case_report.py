@@ -30,7 +30,7 @@ from twinflow.artifacts.cycle import CycleSummary, InflationSummary
 from twinflow.artifacts.flow import FlowSummary
 from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
 from twinflow.artifacts.mesh import CarotidMeshQuality, MeshQuality
-from twinflow.io import write_text_atomic
+from twinflow.io import read_json, write_text_atomic
 from twinflow.stages import read_stage_settings
 from twinflow.units import to_si
 
@@ -272,8 +272,9 @@ def report(settings: Path, out: Path, measurements: Path | None = None,
                     else CarotidMeasurements).read(measurements)
     quality = None
     if mesh_quality is not None:
-        quality = (CarotidMeshQuality if "wall_mesh" in Path(mesh_quality).read_text()
-                   else MeshQuality).read(mesh_quality)
+        # the carotid mesher adds its vessel-wall section; the tube mesher writes the base
+        bifurcation = "wall_mesh" in read_json(mesh_quality, "mesh quality")
+        quality = (CarotidMeshQuality if bifurcation else MeshQuality).read(mesh_quality)
     folders = {Path(p).parent.name: Path(p).parent for p in summaries}
     results = {Path(p).parent.name: _read_summary(anatomy, Path(p)) for p in summaries}
     text = build_report(Path(out).parent.name, case, geometry, quality, results, folders)
