@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.logging import logger
 
 from twinflow.case import load_case, to_canonical
@@ -22,6 +23,13 @@ CASES = expand_cases(CONFIG.cases)  # case id -> case file
 RESULTS = CONFIG.results
 PY = sys.executable  # the project's Python: every rule runs `{TWINFLOW} <stage> ...`
 TWINFLOW = f"{PY} -m twinflow"
+# With --software-deployment-method conda each rule runs in its envs/*.yaml environment
+# (its `conda:`), with the python and mpiexec found there and this checkout's package.
+CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+ENVS = {group: f"../envs/{group}.yaml" for group in ("imaging", "physics", "report")}
+if CONDA:
+    PACKAGE = Path(workflow.basedir) / "workflow"
+    TWINFLOW = f"PYTHONPATH={PACKAGE}${{PYTHONPATH:+:$PYTHONPATH}} python -m twinflow"
 
 wildcard_constraints:
     case="[A-Za-z0-9][A-Za-z0-9_.-]*",
@@ -71,7 +79,8 @@ def case_scenarios(cid):
 # where the command is formatted), the environment's MPICH `mpiexec` elsewhere (local runs,
 # dry runs). One rank needs no launcher: `mpi` is then empty, the command runs alone, and
 # the SLURM plugin submits a plain one-task job (it refuses an MPI job of one task).
-MPIEXEC = str(Path(sys.executable).parent / "mpiexec")  # MPICH of the dolfinx-solver-real wheel
+# MPICH of the dolfinx-solver-real wheel: next to the Python, or on the conda env's PATH
+MPIEXEC = "mpiexec" if CONDA else str(Path(sys.executable).parent / "mpiexec")
 # That MPICH speaks the PMI-1/PMI-2 wire protocol, not PMIx: srun must serve PMI-2 to the
 # job's ranks whatever the cluster's MpiDefault (and only to them: a PMI-2 default would also
 # reach the plugin's `srun -n1` job steps, whose grandchildren cannot use its descriptor).
@@ -137,6 +146,8 @@ rule canonical:
         f"{RESULTS}/{{case}}/case.json",
     log:
         f"{RESULTS}/{{case}}/logs/canonical.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} canonical {input.case:q} -o {output:q} 2> {log:q} || (cat {log:q} >&2; exit 2)"
 

@@ -22,6 +22,8 @@ rule simulate_flow:
         **mpi_resources(),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
         mpi("{TWINFLOW} simulate-flow --settings {input.settings:q}"
             " --mesh {input.mesh:q} --mesh-quality {input.quality:q}"
@@ -48,6 +50,8 @@ rule simulate_heart:
         **mpi_resources(),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
         mpi("{TWINFLOW} simulate-heart --settings {input.settings:q}"
             " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"

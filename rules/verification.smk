@@ -17,6 +17,8 @@ rule land2015:
         **mpi_resources(),
     log:
         f"{RESULTS}/{{case}}/logs/land2015.log",
+    conda:
+        ENVS["physics"]
     shell:
         mpi("{TWINFLOW} land2015 --settings {input.settings:q}"
             " --out {output:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")

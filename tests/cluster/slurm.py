@@ -106,7 +106,7 @@ def slurm_conf(root: Path, host: str, cpus: int, memory_mb: int, ctld_port: int)
     """The minimal slurm.conf of a one-node cluster whose files all lie under ``root``."""
     return "\n".join([
         "ClusterName=twinflow-test",
-        f"SlurmctldHost={host}",
+        f"SlurmctldHost={host}(127.0.0.1)",  # the host name need not resolve
         "SlurmUser=root",  # jobs run as the submitting user; root submits in CI
         "SlurmdUser=root",
         f"SlurmctldPort={ctld_port}",
@@ -134,7 +134,7 @@ def slurm_conf(root: Path, host: str, cpus: int, memory_mb: int, ctld_port: int)
         "MinJobAge=600",  # keep finished jobs in `scontrol show job` for the checks
         "SlurmctldTimeout=30",
         "SlurmdTimeout=30",
-        f"NodeName={host} CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
+        f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
         # two partitions, so that a test can see a non-default one chosen (SBATCH_PARTITION)
         f"PartitionName=main Nodes={host} Default=YES MaxTime=INFINITE State=UP",
         f"PartitionName=twinflow Nodes={host} MaxTime=INFINITE State=UP",
@@ -195,12 +195,12 @@ def start(root: Path, timeout: float = 60) -> Cluster:
     try:
         _start_munged(cluster)
         daemons = {"slurmctld": ["slurmctld", "-D", "-i", "-f", str(conf)],
-                   "slurmd": ["slurmd", "-D", "--conf-server", f"{host}:{port}"]}
+                   "slurmd": ["slurmd", "-D", "--conf-server", f"127.0.0.1:{port}"]}
         for daemon, cmd in daemons.items():
             out = (root / f"{daemon}.out").open("w")
             cluster.processes.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=out))
             if daemon == "slurmctld":
-                _wait_for_port(host, port, cluster)
+                _wait_for_port("127.0.0.1", port, cluster)
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:

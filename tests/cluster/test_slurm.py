@@ -3,10 +3,11 @@ slurmd from the Debian packages; tests/cluster/slurm.py), against a local run of
 case.
 
 A 2-rank tube case (the Womersley set-up, one period of 10 steps) runs twice: locally
-(``mpiexec -n 2``) and through the SLURM executor plugin. The SLURM run must submit its jobs
-to the partition named by ``SBATCH_PARTITION`` (not the cluster's default), run the solve as
-one 2-task job launched by ``srun`` (the solver reports 2 ranks), group the short jobs, and
-give the local run's summary (rtol 1e-6). Measured: about 1.5 min in all on 2 cores.
+(``mpiexec -n 2``) and through the SLURM executor plugin, there beside its 1-rank twin. The
+SLURM run must submit its jobs to the partition named by ``SBATCH_PARTITION`` (not the
+cluster's default), run the 2-rank solve as one 2-task job launched by ``srun`` (the solver
+reports 2 ranks) and the 1-rank one as a plain job, group the short jobs of both cases, and
+give the local run's summary (rtol 1e-6).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.mpi, pytest.mark.slurm]
 
 CASE = "cases/slurm-tube.yaml"
 CID = "slurm-tube"
+CASE_1 = "cases/slurm-tube-1.yaml"
 # The plugin's default polling (first query after 40 s, then +10 s while nothing ends) made a
 # 3-job run take two minutes; without slurmdbd the status comes from squeue.
 FAST_POLLING = ("--slurm-status-command squeue --slurm-init-seconds-before-status-checks 1 "
@@ -42,12 +44,12 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
     cluster.stop()
 
 
-def _write_case(project: Path) -> None:
+def _write_case(project: Path, path: str = CASE, ranks: int = 2) -> None:
     case = yaml.safe_load((ROOT / "cases" / "verification" / "womersley.yaml").read_text())
-    case["description"] = "Womersley tube, one period of 10 steps on 2 MPI ranks (SLURM test)"
+    case["description"] = f"Womersley tube, one period of 10 steps on {ranks} MPI rank(s)"
     case["mesh"]["cell_size"] = "1 mm"
-    case["simulation"] = {"time_step": "106 ms", "cycles": 1, "mpi_ranks": 2}
-    (project / CASE).write_text(yaml.safe_dump(case))
+    case["simulation"] = {"time_step": "106 ms", "cycles": 1, "mpi_ranks": ranks}
+    (project / path).write_text(yaml.safe_dump(case))
 
 
 def _numbers(data, prefix: str = "") -> dict[str, float]:
@@ -70,12 +72,13 @@ def test_slurm_profile_runs_a_2_rank_case_like_a_local_run(tmp_path: Path,
     local, remote = (project_copy(tmp_path / name, package=True) for name in ("local", "slurm"))
     for project in (local, remote):
         _write_case(project)
+    _write_case(remote, CASE_1, ranks=1)  # a plain one-task job: no launcher, no MPI job
     proc = run_cli("run", CASE, "--cores", "2", cwd=local, env=package_env(local))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
 
     env = {**package_env(remote), **slurm_cluster.env, "SBATCH_PARTITION": "twinflow"}
     env.pop("SBATCH_ACCOUNT", None)
-    proc = run_cli("run", CASE, "--profile", "slurm", "--cores", "2",
+    proc = run_cli("run", CASE, CASE_1, "--profile", "slurm", "--cores", "2",
                    f"--snakemake-args={FAST_POLLING}", cwd=remote, env=env, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:] + slurm_cluster.logs()
@@ -85,11 +88,12 @@ def test_slurm_profile_runs_a_2_rank_case_like_a_local_run(tmp_path: Path,
             if Path(j.get("WorkDir", "/")).resolve() == remote.resolve()]
     rules = {j["Comment"]: j for j in jobs}
     assert all(j["JobState"] == "COMPLETED" and j["Partition"] == "twinflow" for j in jobs), jobs
-    solve = [j for comment, j in rules.items() if "simulate_flow" in comment]
-    assert len(solve) == 1 and solve[0]["NumTasks"] == "2", rules.keys()
-    # the short jobs went in groups: one job for canonical, one for report
-    assert any("group" in c.lower() or "setup" in c for c in rules), rules.keys()
-    assert len(jobs) == 4, rules.keys()  # setup group, mesh_tube, simulate_flow, report group
+    tasks = {c: j["NumTasks"] for c, j in rules.items() if "simulate_flow" in c}
+    assert sorted(tasks.values()) == ["1", "2"], rules.keys()
+    # the short jobs of both cases went in groups: one job for both canonicals, one for both
+    # reports; the rest: 2 meshes and 2 solves
+    assert sum("setup" in c for c in rules) == sum("report" in c for c in rules) == 1, rules
+    assert len(jobs) == 6, rules.keys()
 
     # srun launched the 2 ranks: the job's command, and the solver saw an MPI world of 2
     slurm_logs = list((remote / ".snakemake" / "slurm_logs").rglob("*.log"))
@@ -98,6 +102,8 @@ def test_slurm_profile_runs_a_2_rank_case_like_a_local_run(tmp_path: Path,
     assert "mpi='srun --mpi=pmi2'; ${mpi:+$mpi -n 2}" in solve_log[0].read_text()
     step_log = (remote / "results" / CID / "logs" / "simulate_flow-baseline.log").read_text()
     assert "on 2 rank(s)" in step_log
+    one = (remote / "results" / f"{CID}-1" / "logs" / "simulate_flow-baseline.log").read_text()
+    assert "on 1 rank(s)" in one
 
     a, b = (json.loads((p / "results" / CID / "baseline" / "summary.json").read_text())
             for p in (local, remote))
