@@ -75,11 +75,12 @@ def case_scenarios(cid):
 # MPI as a resource. A solve rule declares `resources: **mpi_resources()` (tasks, mpi,
 # mem_mb, runtime, cpus_per_task) and runs `mpi("{TWINFLOW} ...")`, i.e. its command under
 # `{resources.mpi} -n {resources.tasks}`. The launcher follows the executor that runs the
-# job: `srun` under SLURM (executor `slurm` when submitting, `slurm-jobstep` inside the job,
+# job: SRUN under SLURM (executor `slurm` when submitting, `slurm-jobstep` inside the job,
 # where the command is formatted), the environment's MPICH `mpiexec` elsewhere (local runs,
 # dry runs). One rank needs no launcher: `mpi` is then empty, the command runs alone, and
 # the SLURM plugin submits a plain one-task job (it refuses an MPI job of one task).
-# MPICH of the dolfinx-solver-real wheel: next to the Python, or on the conda env's PATH
+# docs/cluster.md. MPIEXEC: the MPICH of the dolfinx-solver-real wheel, next to the Python
+# (or on the conda environment's PATH).
 MPIEXEC = "mpiexec" if CONDA else str(Path(sys.executable).parent / "mpiexec")
 # That MPICH speaks the PMI-1/PMI-2 wire protocol, not PMIx: srun must serve PMI-2 to the
 # job's ranks whatever the cluster's MpiDefault (and only to them: a PMI-2 default would also
