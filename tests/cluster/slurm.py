@@ -214,6 +214,9 @@ def start(root: Path, timeout: float = 60) -> Cluster:
             time.sleep(0.5)
         raise ClusterUnavailable(f"node not idle after {timeout:.0f} s ({state!r}):\n"
                                  + cluster.logs())
+    except (OSError, LookupError, subprocess.SubprocessError) as err:  # a tool fails to run
+        cluster.stop()
+        raise ClusterUnavailable(f"{err}\n{cluster.logs()}") from err
     except BaseException:
         cluster.stop()
         raise
