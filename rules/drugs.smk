@@ -13,6 +13,8 @@ rule drug_effects:
         f"{RESULTS}/{{case}}/{{scenario}}/drug_effects.json",
     log:
         f"{RESULTS}/{{case}}/logs/drug_effects-{{scenario}}.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} drug-effects --settings {input.settings:q} --out {output:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -21,6 +21,8 @@ rule reconstruct_carotid:
         wall_stl=f"{RESULTS}/{{case}}/geometry/wall.stl",
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_carotid.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} reconstruct-carotid --settings {input.settings:q} --images {input.images:q}"
         " --masks {input.masks:q} --measurements {output.measurements:q}"
@@ -44,6 +46,8 @@ rule mesh_carotid:
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
     log:
         f"{RESULTS}/{{case}}/logs/mesh_carotid.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} mesh-carotid --settings {input.settings:q} --model {input.model:q}"
         " --mesh {output.mesh:q} --wall-mesh {output.wall_mesh:q} --quality {output.quality:q}"
@@ -63,6 +67,8 @@ rule mesh_tube:
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
     log:
         f"{RESULTS}/{{case}}/logs/mesh_tube.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} mesh-tube --settings {input.settings:q} --mesh {output.mesh:q}"
         " --quality {output.quality:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
@@ -92,6 +98,8 @@ rule reconstruct_lv:
                                  if "images" in input.keys() else ""),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_lv.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} reconstruct-lv --settings {input.settings:q} {params.images}"
         " --measurements {output.measurements:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
@@ -114,6 +122,8 @@ rule mesh_lv:
         info=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.json",
     log:
         f"{RESULTS}/{{case}}/logs/mesh_lv-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} mesh-lv --settings {input.settings:q} --measurements {input.measurements:q}"
         " --drug-effects {input.drug_effects:q} --mesh {output.mesh:q} --info {output.info:q}"

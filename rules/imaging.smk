@@ -13,6 +13,8 @@ rule ingest:
         manifest=f"{RESULTS}/{{case}}/images/manifest.json",
     log:
         f"{RESULTS}/{{case}}/logs/ingest.log",
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} ingest --settings {input.settings:q} --out {output.manifest:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -29,6 +29,8 @@ rule report:
             if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} report --settings {input.settings:q} {params.optional}"
         " --summaries {input.summaries:q} --out {output:q}"

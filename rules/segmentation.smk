@@ -36,6 +36,8 @@ rule segment:
     log:
         f"{RESULTS}/{{case}}/logs/segment.log",
     threads: 2
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} segment --settings {input.settings:q} --images {input.images:q}"
         " --model {input.model:q} --out {output:q} --threads {threads}"
@@ -51,6 +53,8 @@ rule synth:
         out=lambda w, output: Path(output[0]).parent,
     log:
         f"{RESULTS}/segmentation/logs/synth-{{anatomy}}.log",
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} synth {params.s[synth]} --patients {params.s[patients]}"
         " --seed {params.s[data_seed]} --layout dataset --no-volumes --out {params.out:q}"
@@ -74,6 +78,8 @@ rule train:
     log:
         f"{RESULTS}/segmentation/logs/train-{{anatomy}}.log",
     threads: 2
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} train {params.data:q} --out {params.out:q}"
         " --preset {params.s[preset]} --epochs {params.s[epochs]}"
