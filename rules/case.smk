@@ -1,7 +1,8 @@
 # The first step of every case: validate it and write its canonical SI form (case.json), and,
 # when the workflow is loaded, each stage's slice of it (results/<id>/settings/...), rewritten
 # only when its bytes change (twinflow.stages). Rules take as inputs only their stage's slice,
-# the artifacts of earlier stages and the package modules they run, so Snakemake's mtime
+# the artifacts of earlier stages and the manifest of the package modules they run
+# (results/.twinflow/code/<stage>.json), so Snakemake's mtime
 # trigger re-runs exactly what an edit affects.
 import os
 import re
@@ -12,12 +13,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.logging import logger
 
-from twinflow.case import load_case, to_canonical
+from twinflow.cache import canonical_case
 from twinflow.config import expand_cases
 from twinflow.errors import CaseError
 from twinflow.resources import cap_ranks, mpi_job_resources
 from twinflow.resources import case_ranks as _requested_ranks
-from twinflow.stages import STAGES, case_stages, code_files, settings_path, write_stage_settings
+from twinflow.stages import (STAGES, case_stages, code_files, settings_path, write_code_manifest,
+                             write_stage_settings)
 
 CASES = expand_cases(CONFIG.cases)  # case id -> case file
 RESULTS = CONFIG.results
@@ -39,7 +41,7 @@ wildcard_constraints:
 def _canonical(cid):
     """Canonical data of a case (None when it does not validate: rule canonical reports)."""
     try:
-        return to_canonical(load_case(CASES[cid]))
+        return canonical_case(CASES[cid], f"{RESULTS}/.twinflow/canonical", cid)
     except CaseError:
         return None
 
@@ -64,8 +66,9 @@ def settings(stage):
 
 
 def code(stage):
-    """The package files ``stage`` runs (its module's import closure)."""
-    return list(code_files(STAGES[stage].module))
+    """The manifest of the package files ``stage`` runs (its module's import closure, with
+    their SHA-256), rewritten only when one of them changes (twinflow.stages)."""
+    return str(write_code_manifest(stage, f"{RESULTS}/.twinflow/code"))
 
 
 def case_scenarios(cid):

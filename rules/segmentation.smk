@@ -4,7 +4,7 @@
 from pathlib import Path
 
 from twinflow.io import canonical_json
-from twinflow.segmentation.infer import model_for_anatomy
+from twinflow.segmentation.presets import model_for_anatomy  # light: no onnxruntime at load
 
 # Training settings per anatomy; a change here re-trains exactly that model (params).
 # They reproduce the committed models/<anatomy>-small/ (see models/README.md).

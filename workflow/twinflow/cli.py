@@ -2,7 +2,7 @@
 
 Two kinds of sub-commands:
 
-* for people: ``validate``, ``schema``, ``canonical``, ``run``, ``synth``, ``train``,
+* for people: ``validate``, ``schema``, ``canonical``, ``run``, ``status``, ``synth``, ``train``,
   ``quantize``, ``segment-image`` (``train`` and ``quantize`` print their result as JSON on
   stdout; everything else goes to the log on stderr);
 * one per workflow stage, named like its Snakemake rule and its function
@@ -90,6 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     return run_workflow(args.cases, cores=args.cores, dry_run=args.dry_run,
                         profile=args.profile, keep_going=args.keep_going,
                         snakemake_args=args.snakemake_args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from twinflow.status import status
+
+    return status(args.cases, as_json=args.json)
 
 
 # --------------------------------------------------------------------------- imaging
@@ -326,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="more snakemake options or target files, one string "
                         "(e.g. 'results/lv-demo/case.json --forceall')")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("status", help="state of every step of some cases: done, outdated (why), "
+                       "running, failed (log), missing")
+    p.add_argument("cases", nargs="*", metavar="CASE",
+                   help="case files or glob patterns (default: config/config.default.yaml)")
+    p.add_argument("--json", action="store_true", help="one JSON list of steps instead")
+    p.set_defaults(func=_status)
 
     p = sub.add_parser(
         "synth", help="synthetic patients with ground truth (data set or demo case)",

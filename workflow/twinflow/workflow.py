@@ -4,6 +4,15 @@ Snakemake is called through its command line in a subprocess (its Python API cha
 within 9.x), so twinflow never imports it. The project root is the folder holding the
 ``Snakefile``: the current folder or one above it, else the source checkout this package
 was installed from (editable installs).
+
+Resuming after a kill: a run killed with SIGKILL leaves Snakemake's lock
+(``.snakemake/locks``) and its running jobs' outputs marked incomplete. Before a run,
+:func:`clear_stale_lock` unlocks a lock that no live Snakemake process holds (with a log
+line; ``snakemake --unlock``) and refuses, in one line, while another run is live in the
+folder; the profile's ``rerun-incomplete`` then re-runs the incomplete jobs (outputs are
+written atomically, so none of them looks finished). When a run fails, :func:`failed_steps`
+reads Snakemake's log of that run and names each failed step: case, step, log file and its
+last error line.
 """
 
 from __future__ import annotations
@@ -11,13 +20,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from twinflow.errors import TwinflowError
+from twinflow.processes import live_snakemake, locks
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +61,87 @@ def profile_dir(profile: str, root: Path) -> Path:
                         f"config.yaml; named profiles: {', '.join(known) or 'none'})")
 
 
+def project_config(root: Path) -> Any:
+    """The project's validated default config (``config/config.default.yaml``)."""
+    import yaml
+
+    from twinflow.config import validate_config
+
+    path = root / "config" / "config.default.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise TwinflowError(f"{path}: cannot be read ({err})".splitlines()[0]) from None
+    return validate_config(raw)
+
+
+def snakemake_exe() -> str:
+    return shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
+
+
+def clear_stale_lock(root: Path, config_args: list[str] | None = None) -> None:
+    """Unlock ``root`` when a killed run left Snakemake's lock behind; refuse while another
+    run is live there (module docstring)."""
+    held = locks(root)
+    if not held:
+        return
+    live = live_snakemake(root)
+    if live:
+        raise TwinflowError(f"twinflow run: another run is live in {root} (snakemake pid "
+                            f"{live[0]}); wait for it to end or stop it")
+    log.warning("%s: stale lock of a run that ended without releasing it (killed?); "
+                "unlocking", held[0].parent)
+    proc = subprocess.run([snakemake_exe(), "--unlock", "--cores", "1", *(config_args or [])],
+                          cwd=root,
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or locks(root):
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        raise TwinflowError(f"twinflow run: could not unlock {root}: "
+                            f"{lines[-1] if lines else 'snakemake --unlock failed'}")
+
+
+_ERROR_BLOCK = re.compile(r"^Error in rule (\S+):\n((?:[ \t]+.*\n?)*)", re.M)
+
+
+def failed_steps(snakemake_log: Path, results: str = "results") -> list[str]:
+    """One line per failed step of a Snakemake log: ``case <id>, step <rule>[ (<scenario>)]
+    failed; log <path>: <last error line>`` (case and scenario from the output paths
+    ``<results>/<case>/[<scenario>/]...``)."""
+    from twinflow.processes import last_error_line
+    from twinflow.stages import STAGES
+
+    try:
+        text = snakemake_log.read_text(errors="replace")
+    except OSError:
+        return []
+    lines, seen = [], set()
+    for match in _ERROR_BLOCK.finditer(text):
+        rule, body = match.group(1), match.group(2)
+        fields = dict(re.findall(r"^\s+(output|log): (.*)$", body, re.M))
+        output = fields.get("output", "").split(", ")[0]
+        log_file = fields.get("log", "").split(" (")[0].split(", ")[0]
+        parts = Path(output).parts
+        top = Path(results).parts
+        case = parts[len(top)] if parts[:len(top)] == top and len(parts) > len(top) else "?"
+        scenario = None
+        if rule in STAGES and STAGES[rule].per_scenario and len(parts) > len(top) + 2:
+            scenario = parts[len(top) + 1]
+        step = rule + (f" ({scenario})" if scenario else "")
+        if (case, step) in seen:
+            continue
+        seen.add((case, step))
+        error = last_error_line(snakemake_log.parent.parent.parent / log_file) \
+            if log_file else None
+        lines.append(f"case {case}, step {step} failed; log {log_file or '-'}"
+                     + (f": {error}" if error else ""))
+    return lines
+
+
 def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str | None,
                       extra: list[str]) -> list[str]:
     """The snakemake command line; ``profile`` (a folder) replaces ``profiles/default``, which
     Snakemake reads by itself when no ``--workflow-profile`` is given."""
-    exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
-    cmd = [exe, "--cores", str(cores)]
+    cmd = [snakemake_exe(), "--cores", str(cores)]
     if profile:
         cmd += ["--workflow-profile", profile]
     cmd += extra  # targets and options; before --config, which takes every value after it
@@ -74,5 +162,16 @@ def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
     extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
     folder = str(profile_dir(profile, root)) if profile else None
     cmd = snakemake_command(cases, cores, dry_run, folder, extra)
+    if not dry_run:
+        clear_stale_lock(root, cmd[cmd.index("--config"):] if "--config" in cmd else [])
     log.info("+ %s", " ".join(cmd))
-    return subprocess.call(cmd, cwd=root)
+    start = time.time()
+    status = subprocess.call(cmd, cwd=root)
+    if status != 0 and not dry_run:
+        runs = [p for p in (root / ".snakemake" / "log").glob("*.snakemake.log")
+                if p.stat().st_mtime >= start - 1]
+        if runs:
+            results = project_config(root).results
+            for line in failed_steps(max(runs, key=lambda p: p.stat().st_mtime), results):
+                log.error("%s", line)
+    return status

@@ -48,6 +48,7 @@ from twinflow.segmentation.preprocessing import (
     to_grey,
     window_to_image,
 )
+from twinflow.segmentation.presets import DEMO_MODELS, model_for_anatomy  # noqa: F401
 from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
@@ -234,25 +235,6 @@ def segment_image(model_path: Path, image_path: Path, out_mask_path: Path,
     model = load_model(Path(model_path))
     labels = segment_images(model, [_read_image(Path(image_path))], thresholds)[0]
     return _write_labels(labels, Path(out_mask_path))
-
-
-#: Demo model of each anatomy, relative to the project root (see models/README.md); used
-#: when a case sets ``segmentation.model: null``.
-DEMO_MODELS: dict[str, str] = {
-    "carotid": "models/carotid-small/model.onnx",
-    "left-ventricle": "models/left-ventricle-small/model.onnx",
-}
-
-
-def model_for_anatomy(anatomy: str, model: str | None, root: Path | None = None) -> Path:
-    """The case's ``segmentation.model``, or the committed demo model of its anatomy."""
-    root = Path.cwd() if root is None else Path(root)
-    if model:
-        return root / model
-    if anatomy not in DEMO_MODELS:
-        raise InputError(f"no demo segmentation model for anatomy {anatomy!r}; "
-                         "set segmentation.model")
-    return root / DEMO_MODELS[anatomy]
 
 
 def _segment_stack(model: SegmentationModel, image: sitk.Image,

@@ -20,6 +20,7 @@ of the paper's model, chosen for this project, not taken from the literature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from twinflow.errors import InputError
 
@@ -72,3 +73,22 @@ def get_preset(name: str, input_size: int | None = None) -> UNetPreset:
                             preset.encoder_convs, preset.decoder_convs)
     preset.check_input_size(preset.input_size)
     return preset
+
+
+#: Demo model of each anatomy, relative to the project root (see models/README.md); used
+#: when a case sets ``segmentation.model: null``.
+DEMO_MODELS: dict[str, str] = {
+    "carotid": "models/carotid-small/model.onnx",
+    "left-ventricle": "models/left-ventricle-small/model.onnx",
+}
+
+
+def model_for_anatomy(anatomy: str, model: str | None, root: Path | None = None) -> Path:
+    """The case's ``segmentation.model``, or the committed demo model of its anatomy."""
+    root = Path.cwd() if root is None else Path(root)
+    if model:
+        return root / model
+    if anatomy not in DEMO_MODELS:
+        raise InputError(f"no demo segmentation model for anatomy {anatomy!r}; "
+                         "set segmentation.model")
+    return root / DEMO_MODELS[anatomy]
