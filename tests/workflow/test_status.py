@@ -56,6 +56,8 @@ def test_status_reads_done_outdated_failed_and_missing(tmp_path: Path) -> None:
 
     module = project / "workflow" / "twinflow" / "geometry" / "tube.py"
     module.write_text(module.read_text() + "\nraise RuntimeError('injected failure')\n")
+    assert "code changed: twinflow/geometry/tube.py" in status(
+        project, "cases/tube.yaml")[("tube", "mesh_tube")]["detail"]
     proc = run_cli("run", "cases/tube.yaml", "--cores", "2", cwd=project,
                    env=package_env(project), timeout=900)
     assert proc.returncode != 0

@@ -189,6 +189,20 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
+def _newer_modules(manifest: Path, step: Step, root: Path) -> list[str]:
+    """Modules of a stage's code manifest (twinflow.stages.write_code_manifest) modified
+    after the step's outputs: the edits that changed it."""
+    from twinflow.stages import PACKAGE_DIR
+
+    oldest = min(filter(None, (_mtime(root / o) for o in step.outputs)), default=None)
+    try:
+        names = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return []
+    return [name for name in sorted(names)
+            if oldest is not None and (_mtime(PACKAGE_DIR.parent / name) or 0) > oldest]
+
+
 def _describe_input(path: str, step: Step, root: Path, results: Path) -> str:
     """What a changed input is: a settings slice (with its changed keys), the case file,
     a package module, or another file."""
@@ -199,6 +213,9 @@ def _describe_input(path: str, step: Step, root: Path, results: Path) -> str:
         keys = changed_keys(root / p, root / results / step.case / "case.json", stage,
                             step.scenario)
         return f"settings changed: {rel}" + (f" ({', '.join(keys)})" if keys else "")
+    if p.parent.name == "code" and p.parent.parent.name == ".twinflow":
+        return "code changed: " + (", ".join(_newer_modules(root / p, step, root))
+                                   or f"{p.stem} (manifest {path})")
     if "twinflow" in p.parts and p.suffix == ".py":
         return f"code changed: {Path(*p.parts[p.parts.index('twinflow'):])}"
     if p.suffix in (".yaml", ".yml") and step.rule == "canonical":
