@@ -43,13 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
 
 
-def make_project(folder: Path, n_cases: int) -> Path:
-    """A project copy holding ``n_cases`` generated cases in ``cases/cohort/``."""
+def make_project(folder: Path, n_cases: int, source: Path = ROOT) -> Path:
+    """A copy of the project at ``source`` holding ``n_cases`` generated cases in
+    ``cases/cohort/``."""
     project = folder / "project"
     project.mkdir()
     for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas", "models",
                  "workflow"):
-        src = ROOT / item
+        src = source / item
         if src.is_dir():
             shutil.copytree(src, project / item,
                             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -127,17 +128,18 @@ def profile(project: Path, args: list[str], out: Path) -> dict[str, float]:
     for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
         cum[f"{Path(file).name}:{name}"] = max(cum.get(f"{Path(file).name}:{name}", 0.0), ct)
     wanted = {
-        "load_case": "load.py:load_case",
-        "to_canonical": "canonical.py:to_canonical",
-        "write_stage_settings": "stages.py:write_stage_settings",
-        "code_files": "stages.py:code_files",
-        "snakemake parse (workflow.include)": "workflow.py:include",
-        "snakemake dag (update)": "dag.py:update",
-        "snakemake dag (init)": "dag.py:init",
-        "snakemake dag (update_needrun)": "dag.py:update_needrun",
-        "snakemake persistence (metadata)": "persistence.py:__init__",
-        "snakemake print jobs (dryrun)": "scheduler.py:schedule",
-        "python imports": "<frozen importlib._bootstrap>:_find_and_load",
+        "snakemake import (cli module)": "cli.py:<module>",
+        "Snakefile load, all ours (cases, settings slices, code, rule definitions)":
+            "Snakefile:<module>",
+        "  load_case (validation)": "load.py:load_case",
+        "  canonical_case (cached validation)": "cache.py:canonical_case",
+        "  write_stage_settings": "stages.py:write_stage_settings",
+        "  code_files": "stages.py:code_files",
+        "  write_code_manifest": "stages.py:write_code_manifest",
+        "snakemake DAG (build_dag)": "workflow.py:_build_dag",
+        "snakemake job scheduling (schedule)": "job_scheduler.py:schedule",
+        "snakemake print jobs (dry run)": "dryrun.py:printjob",
+        "python imports (all)": "<frozen importlib._bootstrap>:_find_and_load",
     }
     result = {"total_wall_s": round(total, 3)}
     for label, key in wanted.items():
@@ -155,10 +157,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="append the result to this JSON file (a list)")
     parser.add_argument("--profile", action="store_true", help="also cProfile each phase")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="the checkout whose workflow is measured (default: this one; "
+                             "e.g. a worktree of an older commit for a before/after)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="twinflow-dry-run-") as tmp:
-        project = make_project(Path(tmp), args.cases)
+        project = make_project(Path(tmp), args.cases, args.source)
         first, proc = twinflow(project, "--dry-run")
         jobs = jobs_planned(proc.stdout + proc.stderr)
         dry, dry_cpu = [], []
@@ -187,6 +192,8 @@ def main() -> None:
 
     result = {
         "label": args.label,
+        "source_commit": subprocess.run(["git", "-C", str(args.source), "rev-parse", "--short",
+                                         "HEAD"], capture_output=True, text=True).stdout.strip(),
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "cases": args.cases, "jobs_planned": jobs,
         "dry_run_first_s": round(first, 3),
