@@ -10,8 +10,10 @@ It reads only
   so the file's modification time moves exactly when a value the stage reads does; and
 * the typed artifacts of earlier stages (:mod:`twinflow.artifacts`);
 
-and its rule declares, besides those, the package modules it runs (:func:`code_files`, the
-import closure of the stage's module inside ``twinflow``). Snakemake's ordinary ``mtime``
+and its rule declares, besides those, the package modules it runs: their manifest
+``results/.twinflow/code/<stage>.json`` (:func:`write_code_manifest`: every file of
+:func:`code_files`, the import closure of the stage's module inside ``twinflow``, with its
+SHA-256; rewritten only when one changes, like a settings file). Snakemake's ordinary ``mtime``
 trigger then re-runs exactly what an edit affects: reformatting a case changes no settings
 file; a new mesh cell size changes ``mesh_*.json`` alone; a drug arm's dose changes that
 arm's files alone; editing ``geometry/lv/mesh.py`` re-runs the LV meshes and what reads them.
