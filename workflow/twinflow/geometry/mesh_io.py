@@ -46,7 +46,7 @@ import numpy as np
 
 from twinflow.errors import InputError
 from twinflow.geometry import tags
-from twinflow.io import atomic_path
+from twinflow.io import atomic_path, write_text_atomic
 
 
 # ------------------------------------------------------------------ arrays
@@ -186,7 +186,7 @@ def write_tagged_mesh(data: Any, out_path: Path, comm: Any) -> Path:
         text = tmp.read_text().replace(tmp.with_suffix(".h5").name,
                                        out_path.with_suffix(".h5").name)
         tmp.with_suffix(".h5").replace(out_path.with_suffix(".h5"))
-        out_path.write_text(text)
+        write_text_atomic(out_path, text)  # the .xdmf last: a kill leaves no pair
         tmp.unlink()
     comm.barrier()
     return out_path
