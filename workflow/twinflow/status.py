@@ -214,8 +214,10 @@ def _describe_input(path: str, step: Step, root: Path, results: Path) -> str:
                             step.scenario)
         return f"settings changed: {rel}" + (f" ({', '.join(keys)})" if keys else "")
     if p.parent.name == "code" and p.parent.parent.name == ".twinflow":
-        return "code changed: " + (", ".join(_newer_modules(root / p, step, root))
-                                   or f"{p.stem} (manifest {path})")
+        modules = _newer_modules(root / p, step, root)
+        shown = ", ".join(modules[:4]) + (f" and {len(modules) - 4} more"
+                                          if len(modules) > 4 else "")
+        return "code changed: " + (shown or f"{p.stem} (manifest {path})")
     if "twinflow" in p.parts and p.suffix == ".py":
         return f"code changed: {Path(*p.parts[p.parts.index('twinflow'):])}"
     if p.suffix in (".yaml", ".yml") and step.rule == "canonical":
