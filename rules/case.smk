@@ -3,11 +3,14 @@
 # only when its bytes change (twinflow.stages). Rules take as inputs only their stage's slice,
 # the artifacts of earlier stages and the package modules they run, so Snakemake's mtime
 # trigger re-runs exactly what an edit affects.
+import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from twinflow.case import load_case, to_canonical
+from twinflow.case.load import image_paths
 from twinflow.config import expand_cases
 from twinflow.errors import CaseError
 from twinflow.stages import STAGES, case_stages, code_files, settings_path, write_stage_settings
@@ -22,15 +25,19 @@ wildcard_constraints:
     scenario="[a-z0-9][a-z0-9_-]*",
 
 
-def _canonical(cid):
-    """Canonical data of a case (None when it does not validate: rule canonical reports)."""
+def _load(cid):
+    """Canonical data of a case (None when it does not validate: rule canonical reports) and
+    the paths of its images (the canonical data names them by SHA-256 only)."""
     try:
-        return to_canonical(load_case(CASES[cid]))
+        case = load_case(CASES[cid])
     except CaseError:
-        return None
+        return None, []
+    return to_canonical(case), image_paths(case)
 
 
-CANONICAL = {cid: _canonical(cid) for cid in CASES}
+_LOADED = {cid: _load(cid) for cid in CASES}
+CANONICAL = {cid: canonical for cid, (canonical, _) in _LOADED.items()}
+IMAGE_PATHS = {cid: paths for cid, (_, paths) in _LOADED.items()}
 CASE_STAGES = {cid: case_stages(c) if c else [] for cid, c in CANONICAL.items()}
 for _cid, _case in CANONICAL.items():
     if _case is not None:
@@ -51,7 +58,44 @@ def settings(stage):
 
 def code(stage):
     """The package files ``stage`` runs (its module's import closure)."""
-    return list(code_files(STAGES[stage].module))
+    files = list(code_files(STAGES[stage].module))
+    CODE_FILES.update(files)
+    return files
+
+
+CODE_FILES = set()
+
+
+def step_record(stage):
+    """Second ``log:`` entry of a case step: its provenance record (twinflow --record);
+    a log, so Snakemake keeps it and never re-runs a job because of it."""
+    per_scenario = stage in STAGES and STAGES[stage].per_scenario
+    return f"{RESULTS}/{{case}}/provenance/steps/{stage}" + ("-{scenario}" if per_scenario
+                                                              else "") + ".json"
+
+
+def _declared(files):
+    named = {name: (value if isinstance(value, str) else [str(v) for v in value])
+             for name, value in files.items() if name != "code"}
+    seen = {p for v in named.values() for p in ([v] if isinstance(v, str) else v)}
+    rest = [str(p) for p in files if str(p) not in seen and str(p) not in CODE_FILES]
+    if rest:
+        named["file"] = rest[0] if len(rest) == 1 else rest
+    return named
+
+
+def record(stage):
+    """``params:`` entry of a case step: ``--record FILE --record-io JSON`` (the record's path,
+    as in ``log.record``, and the files the job declares), the global options of
+    ``twinflow`` that write the step's provenance record (twinflow.provenance.record)."""
+    def options(wildcards, input, output):
+        path = step_record(stage).format(case=wildcards.case,
+                                         scenario=getattr(wildcards, "scenario", None))
+        io = json.dumps({"inputs": _declared(input), "outputs": _declared(output),
+                         "scenario": getattr(wildcards, "scenario", None)},
+                        sort_keys=True, separators=(",", ":"))
+        return f"--record {shlex.quote(path)} --record-io {shlex.quote(io)}"
+    return options
 
 
 def case_scenarios(cid):
@@ -68,10 +112,14 @@ rule canonical:
         case=lambda w: str(CASES[w.case]),
     output:
         f"{RESULTS}/{{case}}/case.json",
+    params:
+        record=record("canonical"),
     log:
         f"{RESULTS}/{{case}}/logs/canonical.log",
+        record=step_record("canonical"),
     shell:
-        "{TWINFLOW} canonical {input.case:q} -o {output:q} 2> {log:q} || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} {params.record} canonical {input.case:q} -o {output:q}"
+        " 2> {log[0]:q} || (cat {log[0]:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(lambda cid: [f"{RESULTS}/{cid}/case.json"])

@@ -24,15 +24,18 @@ rule report:
     output:
         f"{RESULTS}/{{case}}/report.html",
     params:
+        record=record("report"),
         optional=lambda w, input: " ".join(
             f"--{key.replace('_', '-')} {input[key]}" for key in ("measurements", "mesh_quality")
             if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
+        record=step_record("report"),
     shell:
-        "{TWINFLOW} report --settings {input.settings:q} {params.optional}"
+        "{TWINFLOW} {params.record} report"
+        " --settings {input.settings:q} {params.optional}"
         " --summaries {input.summaries:q} --out {output:q}"
-        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(
