@@ -84,15 +84,18 @@ def _declared(files):
     return named
 
 
-def record(stage):
+def record(stage, optional=()):
     """``params:`` entry of a case step: ``--record FILE --record-io JSON`` (the record's path,
     as in ``log.record``, and the files the job declares), the global options of
-    ``twinflow`` that write the step's provenance record (twinflow.provenance.record)."""
+    ``twinflow`` that write the step's provenance record (twinflow.provenance.record).
+    ``optional``: patterns of files the step writes only in some cases (recorded when
+    present; Snakemake outputs cannot be optional)."""
     def options(wildcards, input, output):
-        path = step_record(stage).format(case=wildcards.case,
-                                         scenario=getattr(wildcards, "scenario", None))
+        names = {"case": wildcards.case, "scenario": getattr(wildcards, "scenario", None)}
+        path = step_record(stage).format(**names)
         io = json.dumps({"inputs": _declared(input), "outputs": _declared(output),
-                         "scenario": getattr(wildcards, "scenario", None)},
+                         "optional": [p.format(**names) for p in optional],
+                         "scenario": names["scenario"]},
                         sort_keys=True, separators=(",", ":"))
         return f"--record {shlex.quote(path)} --record-io {shlex.quote(io)}"
     return options

@@ -50,7 +50,8 @@ rule simulate_heart:
         fields_h5=f"{RESULTS}/{{case}}/{{scenario}}/fields.h5",
     threads: lambda w: case_ranks(w.case)
     params:
-        record=record("simulate_heart"),
+        record=record("simulate_heart",
+                      optional=[f"{RESULTS}/{{case}}/{{scenario}}/pv_loop.png"]),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
         record=step_record("simulate_heart"),

@@ -286,6 +286,10 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
                 rel = _relative(str(path.resolve()), root)
                 if rel not in declared and rel not in listed:
                     listed[rel] = rel
+        for path in io.get("optional", []):
+            rel = _relative(path, root)
+            if (root / rel).is_file() and rel not in declared and rel not in listed:
+                listed[rel] = rel
         outputs += _files({"listed": list(listed)}, root, {}) if listed else []
         step = StepRecord(
             stage=stage, scenario=io.get("scenario"), command=command,
