@@ -53,6 +53,7 @@ def seed_cache(cache: Path) -> Path:
 
 def validate(crate_dir: Path, tmp: Path) -> dict:
     """The validator's JSON report (``passed``, ``issues``) for the crate in ``crate_dir``."""
+    tmp.mkdir(parents=True, exist_ok=True)
     cache = seed_cache(tmp / "validator-cache")
     exe = Path(sys.executable).parent / "rocrate-validator"
     proc = subprocess.run([str(exe), "validate", "-p", "provenance-run-crate-0.5", "--offline",

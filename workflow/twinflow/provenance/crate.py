@@ -222,11 +222,12 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[
                                                               "CompletedActionStatus"}})
         action["resourceUsage"] = usage
         record_rel = f"{RECORDS}/{sid}.json"
-        action["subjectOf"] = crate.add_file(case_dir / record_rel, dest_path=record_rel, properties={
-            "name": record_rel, "encodingFormat": "application/json",
-            "sha256": sha256_path(case_dir / record_rel),
-            "description": "the step record (twinflow.artifacts.provenance.StepRecord): "
-                           "exact argv, inputs, outputs, versions; read by twinflow replay"})
+        action["subjectOf"] = crate.add_file(
+            case_dir / record_rel, dest_path=record_rel, properties={
+                "name": record_rel, "encodingFormat": "application/json",
+                "sha256": sha256_path(case_dir / record_rel),
+                "description": "the step record (twinflow.artifacts.provenance.StepRecord): "
+                               "exact argv, inputs, outputs, versions; read by twinflow replay"})
         controls.append(b.entity(f"#control-{sid}", {
             "@type": "ControlAction", "name": f"orchestration of {sid}",
             "instrument": {"@id": steps[rec.stage].id}, "object": {"@id": action.id}}))

@@ -304,8 +304,7 @@ def replay(case_dir: Path, only: str | None = None, scratch: Path | None = None,
             produced.update(f.path for f in rec.outputs if f.path)
             if rec.stage == "canonical":
                 _derive_settings(work, case_rel)
-        if only is None:
-            _extra_files(case_dir, root, records, rows)
+        _extra_files(case_dir, root, records, rows)
     finally:
         if temporary and not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -315,8 +314,11 @@ def replay(case_dir: Path, only: str | None = None, scratch: Path | None = None,
           f"{time.perf_counter() - started:.1f} s" + (f"; scratch kept in {work}"
                                                       if not temporary or keep else ""))
     if bad:
-        for name in dict.fromkeys(r.artifact for r in bad):
+        for name in dict.fromkeys(r.artifact for r in bad if r.check != "re-run"):
             print(f"mismatch: {name}")
+        for r in bad:
+            if r.check == "re-run":
+                print(f"step not reproduced: {r.artifact} ({r.max_diff}, {r.note})")
         changes = environment_changes(selected, root)
         if changes:
             print("note: the environment differs from the recorded one, which may explain "
