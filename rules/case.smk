@@ -67,18 +67,22 @@ CODE_FILES = set()
 
 
 def step_record(stage):
-    """Second ``log:`` entry of a case step: its provenance record (twinflow --record);
-    a log, so Snakemake keeps it and never re-runs a job because of it."""
+    """Output ``record`` of a case step: its provenance record (``twinflow --record``,
+    twinflow.provenance.record). An output, so the provenance rule, which reads every record
+    of a case, runs again whenever a step does (its crate never describes an older run)."""
     per_scenario = stage in STAGES and STAGES[stage].per_scenario
     return f"{RESULTS}/{{case}}/provenance/steps/{stage}" + ("-{scenario}" if per_scenario
                                                               else "") + ".json"
 
 
 def _declared(files):
+    """Role -> path(s) of a job's named files, ``file`` for unnamed ones (code and the step
+    record itself left out)."""
+    skip = set(CODE_FILES) | ({files.record} if "record" in files.keys() else set())
     named = {name: (value if isinstance(value, str) else [str(v) for v in value])
-             for name, value in files.items() if name != "code"}
+             for name, value in files.items() if name not in ("code", "record")}
     seen = {p for v in named.values() for p in ([v] if isinstance(v, str) else v)}
-    rest = [str(p) for p in files if str(p) not in seen and str(p) not in CODE_FILES]
+    rest = [str(p) for p in files if str(p) not in seen and str(p) not in skip]
     if rest:
         named["file"] = rest[0] if len(rest) == 1 else rest
     return named
@@ -86,13 +90,13 @@ def _declared(files):
 
 def record(stage, optional=()):
     """``params:`` entry of a case step: ``--record FILE --record-io JSON`` (the record's path,
-    as in ``log.record``, and the files the job declares), the global options of
+    ``output.record``, and the files the job declares), the global options of
     ``twinflow`` that write the step's provenance record (twinflow.provenance.record).
     ``optional``: patterns of files the step writes only in some cases (recorded when
     present; Snakemake outputs cannot be optional)."""
     def options(wildcards, input, output):
         names = {"case": wildcards.case, "scenario": getattr(wildcards, "scenario", None)}
-        path = step_record(stage).format(**names)
+        path = output.record
         io = json.dumps({"inputs": _declared(input), "outputs": _declared(output),
                          "optional": [p.format(**names) for p in optional],
                          "scenario": names["scenario"]},
@@ -115,14 +119,14 @@ rule canonical:
         case=lambda w: str(CASES[w.case]),
     output:
         f"{RESULTS}/{{case}}/case.json",
+        record=step_record("canonical"),
     params:
         record=record("canonical"),
     log:
         f"{RESULTS}/{{case}}/logs/canonical.log",
-        record=step_record("canonical"),
     shell:
-        "{TWINFLOW} {params.record} canonical {input.case:q} -o {output:q}"
-        " 2> {log[0]:q} || (cat {log[0]:q} >&2; exit 2)"
+        "{TWINFLOW} {params.record} canonical {input.case:q} -o {output[0]:q}"
+        " 2> {log:q} || (cat {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(lambda cid: [f"{RESULTS}/{cid}/case.json"])

@@ -11,12 +11,12 @@ rule ingest:
         code=code("ingest"),
     output:
         manifest=f"{RESULTS}/{{case}}/images/manifest.json",
+        record=step_record("ingest"),
     params:
         record=record("ingest"),
     log:
         f"{RESULTS}/{{case}}/logs/ingest.log",
-        record=step_record("ingest"),
     shell:
         "{TWINFLOW} {params.record} ingest"
         " --settings {input.settings:q} --images {input.images:q} --out {output.manifest:q}"
-        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

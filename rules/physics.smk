@@ -19,17 +19,17 @@ rule simulate_flow:
         summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
         series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
         solver_settings=f"{RESULTS}/{{case}}/{{scenario}}/settings.json",
+        record=step_record("simulate_flow"),
     threads: lambda w: case_ranks(w.case)
     params:
         record=record("simulate_flow"),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
-        record=step_record("simulate_flow"),
     shell:
         "{MPIEXEC} -n {threads} {TWINFLOW} {params.record} simulate-flow"
         " --settings {input.settings:q}"
         " --mesh {input.mesh:q} --mesh-quality {input.quality:q} --summary {output.summary:q}"
-        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 rule simulate_heart:
@@ -48,16 +48,16 @@ rule simulate_heart:
         series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
         fields=f"{RESULTS}/{{case}}/{{scenario}}/fields.xdmf",
         fields_h5=f"{RESULTS}/{{case}}/{{scenario}}/fields.h5",
+        record=step_record("simulate_heart"),
     threads: lambda w: case_ranks(w.case)
     params:
         record=record("simulate_heart",
                       optional=[f"{RESULTS}/{{case}}/{{scenario}}/pv_loop.png"]),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
-        record=step_record("simulate_heart"),
     shell:
         "{MPIEXEC} -n {threads} {TWINFLOW} {params.record} simulate-heart"
         " --settings {input.settings:q}"
         " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"
         " --summary {output.summary:q}"
-        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

@@ -1,11 +1,20 @@
 # Provenance: the case's Workflow Run RO-Crate (Provenance Run Crate profile) from the step
-# records every rule leaves in results/<id>/provenance/steps/ (twinflow.provenance). It runs
-# after the case's other targets (captured here, before it adds its own).
+# records every rule leaves in results/<id>/provenance/steps/ (twinflow.provenance). Its
+# inputs are the records of every step of the case and the case's other targets (captured
+# here, before it adds its own), so it runs again whenever a step does.
 from pathlib import Path
 
 _FINAL_TARGETS = list(CASE_TARGETS)
 WORKFLOW_FILES = ["Snakefile", *sorted(str(p) for p in Path("rules").glob("*.smk")),
                   "config/config.default.yaml"]
+
+
+def _step_records(cid):
+    """The record of every step of a case (one per scenario for per-scenario stages)."""
+    return [step_record(stage).format(case=cid, scenario=scenario)
+            for stage in ["canonical", *CASE_STAGES[cid]] if stage != "provenance"
+            for scenario in (case_scenarios(cid)
+                             if stage in STAGES and STAGES[stage].per_scenario else [None])]
 
 
 rule provenance:
@@ -14,6 +23,7 @@ rule provenance:
         case=cases_with("provenance"),
     input:
         final=lambda w: [path for targets in _FINAL_TARGETS for path in targets(w.case)],
+        records=lambda w: _step_records(w.case),
         workflow=WORKFLOW_FILES,
         code=code("provenance"),
     output:
@@ -24,8 +34,8 @@ rule provenance:
     log:
         f"{RESULTS}/{{case}}/logs/provenance.log",
     shell:
-        "{TWINFLOW} provenance --case-dir {params.case_dir:q} --workflow {input.workflow:q}"
-        " --out {output.crate:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        "{TWINFLOW} provenance --case-dir {params.case_dir:q} --records {input.records:q}"
+        " --workflow {input.workflow:q} --out {output.crate:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(

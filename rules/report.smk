@@ -23,6 +23,7 @@ rule report:
         code=code("report"),
     output:
         f"{RESULTS}/{{case}}/report.html",
+        record=step_record("report"),
     params:
         record=record("report"),
         optional=lambda w, input: " ".join(
@@ -30,12 +31,11 @@ rule report:
             if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
-        record=step_record("report"),
     shell:
         "{TWINFLOW} {params.record} report"
         " --settings {input.settings:q} {params.optional}"
-        " --summaries {input.summaries:q} --out {output:q}"
-        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
+        " --summaries {input.summaries:q} --out {output[0]:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(

@@ -33,17 +33,17 @@ rule segment:
         code=code("segment"),
     output:
         f"{RESULTS}/{{case}}/masks/manifest.json",
+        record=step_record("segment"),
     params:
         record=record("segment"),
     log:
         f"{RESULTS}/{{case}}/logs/segment.log",
-        record=step_record("segment"),
     threads: 2
     shell:
         "{TWINFLOW} {params.record} segment"
         " --settings {input.settings:q} --images {input.images:q}"
-        " --model {input.model:q} --out {output:q} --threads {threads}"
-        " 2> {log[0]:q} || (tail -n 20 {log[0]:q} >&2; exit 2)"
+        " --model {input.model:q} --out {output[0]:q} --threads {threads}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 rule synth:

@@ -274,7 +274,7 @@ def _report(args: argparse.Namespace) -> None:
 def _provenance(args: argparse.Namespace) -> None:
     from twinflow.provenance.crate import provenance
 
-    provenance(args.case_dir, args.out, args.workflow)
+    provenance(args.case_dir, args.out, args.workflow, records=args.records)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -506,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("provenance", help="the case's Workflow Run RO-Crate (Provenance Run "
                        "Crate) from its step records")
     p.add_argument("--case-dir", type=Path, required=True, help="results/<case>")
+    p.add_argument("--records", type=Path, nargs="+", default=None,
+                   help="the step records of the case's current graph (default: every "
+                        "record in <case>/provenance/steps/)")
     p.add_argument("--workflow", type=Path, nargs="+", required=True,
                    help="the workflow's files (Snakefile, rules/*.smk, config), copied in")
     _files(p, out="results/<case>/ro-crate-metadata.json")

@@ -23,9 +23,10 @@ RO-Crate 1.1, built with the ``rocrate`` package) from the step records the rule
 
 No patient identifier enters the crate: the sources outside ``results/<id>/`` (the case file
 and its images) are entities ``#case-file`` / ``#source-image-N`` with hash, size and format
-only; the case's free text (description, patient section) is not copied. Records whose
-outputs no longer have their recorded hash (a step of an older graph of the case, or a file
-changed afterwards) are left out with a warning, so the crate describes the files present.
+only; the case's free text (description, patient section) is not copied. The rule passes
+the records of the case's current graph (``--records``); one whose outputs no longer have
+their recorded hash (a file changed after the run) is left out with a warning, so the crate
+describes the files present.
 """
 
 from __future__ import annotations
@@ -73,11 +74,15 @@ def step_id(record: StepRecord) -> str:
     return record.stage + (f"-{record.scenario}" if record.scenario else "")
 
 
-def read_records(case_dir: Path, root: Path) -> list[StepRecord]:
-    """The step records of a case whose outputs still have their recorded hashes, in time
-    order."""
+def read_records(case_dir: Path, root: Path,
+                 paths: list[Path] | None = None) -> list[StepRecord]:
+    """The step records (``paths``, default: every record of the case) whose outputs still
+    have their recorded hashes, in time order."""
     folder = case_dir / RECORDS
-    records = [StepRecord.read(p) for p in sorted(folder.glob("*.json"))]
+    for path in paths or []:
+        if Path(path).resolve().parent != folder.resolve():
+            raise InputError(f"{path}: a step record must lie in {folder}")
+    records = [StepRecord.read(p) for p in (paths or sorted(folder.glob("*.json")))]
     current = []
     for rec in records:
         stale = [f.path for f in rec.outputs
@@ -152,14 +157,15 @@ def _copy_workflow(workflow_files: list[Path], root: Path, case_dir: Path) -> li
     return out
 
 
-def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[str, Any]:
+def build_crate(case_dir: Path, workflow_files: list[Path], root: Path,
+                records: list[Path] | None = None) -> dict[str, Any]:
     """The crate's JSON-LD (see the module docstring); copies the workflow files."""
-    records = read_records(case_dir, root)
+    steps = read_records(case_dir, root, records)
     b = _Builder(case_dir, root)
     crate = b.crate
     copies = _copy_workflow(workflow_files, root, case_dir)
     main_copy = next(c for c in copies if c.name == "Snakefile")
-    versions = records[-1].versions
+    versions = steps[-1].versions
     wf = crate.add_workflow(main_copy, dest_path=main_copy.relative_to(case_dir).as_posix(),
                             main=True, lang="snakemake",
                             properties={"name": "twinflow workflow (Snakefile)",
@@ -178,11 +184,11 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[
             part._jsonld["@type"] = ["File", "SoftwareSourceCode"]  # rules and config
             parts.append(part)
 
-    stages = sorted({r.stage for r in records},
+    stages = sorted({r.stage for r in steps},
                     key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 99)
-    tools, steps = {}, {}
+    tools, howtos = {}, {}
     for position, stage in enumerate(stages):
-        recs = [r for r in records if r.stage == stage]
+        recs = [r for r in steps if r.stage == stage]
         requirements = {b.software(k, v).id: b.software(k, v) for r in recs
                         for k, v in sorted(r.versions.items())
                         if k not in ("twinflow", "twinflow_git_commit")}
@@ -193,14 +199,14 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[
             "softwareVersion": recs[0].versions.get("twinflow", ""),
             "softwareRequirements": [{"@id": i} for i in sorted(requirements)],
             "identifier": {"@id": code.id}})
-        steps[stage] = b.entity(f"#step-{stage}", {
+        howtos[stage] = b.entity(f"#step-{stage}", {
             "@type": "HowToStep", "name": stage, "position": str(position),
             "workExample": {"@id": tools[stage].id}})
     wf["hasPart"] = list(tools.values())  # the profile: hasPart = the orchestrated tools
-    wf["step"] = list(steps.values())
+    wf["step"] = list(howtos.values())
 
     controls, sources, results = [], {}, {}
-    for rec in records:
+    for rec in steps:
         sid = step_id(rec)
         inputs = [b.file(f) for f in rec.inputs]
         outputs = [b.file(f) for f in rec.outputs]
@@ -230,9 +236,9 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[
                                "exact argv, inputs, outputs, versions; read by twinflow replay"})
         controls.append(b.entity(f"#control-{sid}", {
             "@type": "ControlAction", "name": f"orchestration of {sid}",
-            "instrument": {"@id": steps[rec.stage].id}, "object": {"@id": action.id}}))
+            "instrument": {"@id": howtos[rec.stage].id}, "object": {"@id": action.id}}))
 
-    start, end = records[0].start_time, max(r.end_time for r in records)
+    start, end = steps[0].start_time, max(r.end_time for r in steps)
     run = crate.add_action(wf, identifier="#workflow-run", object=list(sources.values()),
                            result=list(results.values()),
                            properties={"name": f"twinflow run of case {case_dir.name}",
@@ -265,7 +271,7 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path) -> dict[
 
 
 def provenance(case_dir: Path, out: Path, workflow_files: list[Path],
-               root: Path | None = None) -> Path:
+               root: Path | None = None, records: list[Path] | None = None) -> Path:
     """Stage ``provenance``: write the case's RO-Crate metadata to ``out``
     (``results/<id>/ro-crate-metadata.json``)."""
     root = (root or Path.cwd()).resolve()
@@ -277,7 +283,7 @@ def provenance(case_dir: Path, out: Path, workflow_files: list[Path],
         raise InputError(f"{missing[0]}: workflow file not found")
     if not any(Path(p).name == "Snakefile" for p in workflow_files):
         raise InputError("provenance: --workflow must include the Snakefile")
-    data = build_crate(case_dir, [Path(p) for p in workflow_files], root)
+    data = build_crate(case_dir, [Path(p) for p in workflow_files], root, records)
     write_text_atomic(out, canonical_json(data))
     log.info("RO-Crate written: %s (%d entities)", out, len(data["@graph"]))
     return out
