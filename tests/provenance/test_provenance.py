@@ -237,3 +237,8 @@ def test_no_dicom_identifier_reaches_the_results_or_the_crate(tmp_path: Path) ->
     assert (case / "images" / "00-longitudinal.nii.gz").is_file()
     report = validate(case, tmp_path / "v")
     assert must_issues(report) == [], must_issues(report)[:5]
+    # replay finds the case file and the DICOM by their hashes (under cases/) and re-runs
+    # canonical and ingest
+    proc = _cli(project, "replay", "results/us")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert "results/us/images/00-longitudinal.nii.gz" in proc.stdout
