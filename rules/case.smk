@@ -88,17 +88,20 @@ def _declared(files):
     return named
 
 
-def record(stage, optional=()):
+def record(stage, optional=(), optional_inputs=None):
     """``params:`` entry of a case step: ``--record FILE --record-io JSON`` (the record's path,
     ``output.record``, and the files the job declares), the global options of
     ``twinflow`` that write the step's provenance record (twinflow.provenance.record).
     ``optional``: patterns of files the step writes only in some cases (recorded when
-    present; Snakemake outputs cannot be optional)."""
+    present; Snakemake outputs cannot be optional); ``optional_inputs``: a function of the
+    wildcards giving files the step reads when they exist (recorded when present)."""
     def options(wildcards, input, output):
         names = {"case": wildcards.case, "scenario": getattr(wildcards, "scenario", None)}
         path = output.record
         io = json.dumps({"inputs": _declared(input), "outputs": _declared(output),
                          "optional": [p.format(**names) for p in optional],
+                         "optional_inputs": list(optional_inputs(wildcards)
+                                                 if optional_inputs else []),
                          "scenario": names["scenario"]},
                         sort_keys=True, separators=(",", ":"))
         return f"--record {shlex.quote(path)} --record-io {shlex.quote(io)}"

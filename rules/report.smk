@@ -5,6 +5,9 @@ def _report_inputs(w):
     stages = CASE_STAGES[w.case]
     inputs = {"summaries": [f"{RESULTS}/{w.case}/{s}/summary.json"
                             for s in case_scenarios(w.case)],
+              # read beside each summary (P-V loop, flow curves): declared, so a replay of
+              # the report alone has them
+              "series": [f"{RESULTS}/{w.case}/{s}/series.csv" for s in case_scenarios(w.case)],
               "mesh_quality": []}
     if "reconstruct_carotid" in stages or "reconstruct_lv" in stages:
         inputs["measurements"] = f"{RESULTS}/{w.case}/geometry/measurements.json"
@@ -25,7 +28,8 @@ rule report:
         f"{RESULTS}/{{case}}/report.html",
         record=step_record("report"),
     params:
-        record=record("report"),
+        record=record("report", optional_inputs=lambda w: [  # embedded P-V loop plots
+            f"{RESULTS}/{w.case}/{s}/pv_loop.png" for s in case_scenarios(w.case)]),
         optional=lambda w, input: " ".join(
             f"--{key.replace('_', '-')} {input[key]}" for key in ("measurements", "mesh_quality")
             if key in input.keys() and input[key]),

@@ -50,7 +50,8 @@ from twinflow.io import sha256_path
 
 RTOL = 1e-6
 ATOL = 1e-15
-TIMING_KEYS = frozenset({"timing", "wall_time_s", "seconds_per_step", "seconds_per_solve"})
+TIMING_KEYS = frozenset({"timing", "timings", "wall_time_s", "seconds_per_step",
+                         "seconds_per_solve"})
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 

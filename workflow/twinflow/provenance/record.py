@@ -9,9 +9,12 @@ time stamps; after it returns, every declared input and output is hashed (SHA-25
 :class:`~twinflow.artifacts.provenance.StepRecord` is written atomically. A failing stage
 writes no record.
 
-Patient sources — the inputs with role ``case`` (the case file) and ``images`` (the images
-the case names) — are recorded by a neutral id and their hash, never by path, and the
-command shows them as ``{source:<id>}`` (``twinflow replay`` finds the files by hash).
+Patient sources — input ``case`` of ``canonical`` (the case file) and ``images`` of
+``ingest`` (the images the case names) — are recorded by a neutral id and their hash, never
+by path, and the command shows them as ``{source:<id>}`` (``twinflow replay`` finds the
+files by hash). Inputs also include the files their JSON artifacts list (an images
+manifest's images) and the rule's optional inputs that exist; outputs the files the
+declared JSON outputs list beside themselves and the rule's optional outputs.
 
 Versions are read from package metadata (``importlib.metadata``), so recording a step that
 does not use TensorFlow does not import it (importing it costs seconds); the MPI library's
@@ -41,8 +44,10 @@ from twinflow.logs import mpi_rank
 
 log = logging.getLogger(__name__)
 
-#: Roles of inputs that come from the patient: recorded without their path.
-SOURCE_ROLES: dict[str, str] = {"case": "case-file", "images": "source-image"}
+#: Inputs that come from the patient, per stage (role -> neutral id): recorded without their
+#: path. (Other stages' ``images`` input is the ingest manifest, an artifact.)
+SOURCE_ROLES: dict[str, dict[str, str]] = {"canonical": {"case": "case-file"},
+                                           "ingest": {"images": "source-image"}}
 
 #: Distribution names whose versions a step records (key -> distribution).
 PACKAGES: dict[str, str] = {
@@ -82,11 +87,17 @@ def utc_now() -> str:
 
 
 def mpi_size() -> int:
-    """Ranks of this MPI job, without importing mpi4py (MPICH, Open MPI and PMIx set it)."""
-    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+    """Ranks of this MPI job, without importing mpi4py (set by MPICH/Hydra, Open MPI, PMIx
+    and, for a job step launched by ``srun``, SLURM)."""
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_STEP_NUM_TASKS"):
         if name in os.environ:
             return int(os.environ[name])
     return 1
+
+
+def is_rank_zero() -> bool:
+    """Rank 0 of the MPI job (or no MPI job); ``srun`` without PMI sets only SLURM_PROCID."""
+    return mpi_rank() == 0 and int(os.environ.get("SLURM_PROCID", "0")) == 0
 
 
 @functools.cache
@@ -243,6 +254,26 @@ def listed_files(artifact: Path) -> list[Path]:
     return found
 
 
+def _with_listed(inputs: list[RecordedFile], root: Path,
+                 optional: Sequence[str] = ()) -> list[RecordedFile]:
+    """Inputs plus the files their JSON artifacts list beside them (the images an images
+    manifest names are read by the stage too) and the rule's optional inputs that exist."""
+    declared = {f.path for f in inputs if f.path}
+    listed: dict[str, str] = {}
+    for path in optional:
+        rel = _relative(path, root)
+        if (root / rel).is_file() and rel not in declared:
+            listed[rel] = rel
+    for f in inputs:
+        if f.path is None:
+            continue
+        for path in listed_files(root / f.path):
+            rel = _relative(str(path), root)
+            if rel not in declared:
+                listed[rel] = rel
+    return inputs + (_files({"listed": list(listed)}, root, {}) if listed else [])
+
+
 def strip_record_options(argv: Sequence[str]) -> list[str]:
     """``argv`` without ``--record X`` / ``--record-io Y`` (either spelling)."""
     out, skip = [], False
@@ -266,7 +297,7 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
     io = parse_io(io_text)
     inputs = {k: v for k, v in io["inputs"].items() if k != "code"}
     sources: dict[str, str] = {}
-    for role, prefix in SOURCE_ROLES.items():
+    for role, prefix in SOURCE_ROLES.get(stage, {}).items():
         paths = _paths(inputs.get(role, []))
         for i, path in enumerate(paths):
             sources[path] = prefix if role == "case" else f"{prefix}-{i + 1}"
@@ -277,7 +308,7 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
     start, t0 = utc_now(), time.perf_counter()
     result = run()
     wall, end = time.perf_counter() - t0, utc_now()
-    if mpi_rank() == 0:
+    if is_rank_zero():
         outputs = _files(io["outputs"], root, {})
         declared = {f.path for f in outputs}
         listed = {}
@@ -293,7 +324,8 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
         outputs += _files({"listed": list(listed)}, root, {}) if listed else []
         step = StepRecord(
             stage=stage, scenario=io.get("scenario"), command=command,
-            inputs=_files(inputs, root, sources), outputs=outputs,
+            inputs=_with_listed(_files(inputs, root, sources), root,
+                                io.get("optional_inputs", [])), outputs=outputs,
             start_time=start, end_time=end, wall_time_s=round(wall, 6), mpi_ranks=mpi_size(),
             host=host_kind(), versions=versions(root), code_sha256=code_sha256(stage))
         step.write(record)

@@ -92,7 +92,9 @@ def load_records(case_dir: Path) -> list[StepRecord]:
             raise InputError(f"{crate}: {err.lines[0]}") from None
     if not records:
         raise InputError(f"{crate}: the crate records no step (not a twinflow crate)")
-    return sorted(records, key=lambda r: (r.start_time, step_id(r)))
+    # the order they ran in, validation first (the other steps read settings files the
+    # workflow wrote when it loaded, so Snakemake may have started one before it)
+    return sorted(records, key=lambda r: (r.stage != "canonical", r.start_time, step_id(r)))
 
 
 def project_root(case_dir: Path, records: list[StepRecord]) -> Path:
@@ -306,6 +308,8 @@ def replay(case_dir: Path, only: str | None = None, scratch: Path | None = None,
                 _derive_settings(work, case_rel)
         _extra_files(case_dir, root, records, rows)
     finally:
+        keep = keep or any(r.check == "re-run" and r.max_diff.startswith("exit")
+                           for r in rows)  # a failed step's log stays readable
         if temporary and not keep:
             shutil.rmtree(work, ignore_errors=True)
     print_table(rows)
