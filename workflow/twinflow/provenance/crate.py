@@ -32,6 +32,7 @@ describes the files present.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,8 @@ class _Builder:
                                                   "case folder)"})
 
     def software(self, key: str, version: str) -> Any:
-        return self.entity(f"#software-{key}-{version}".replace(" ", "_"),
+        slug = re.sub(r"[^A-Za-z0-9.+-]+", "-", f"{key}-{version}").strip("-")
+        return self.entity(f"#software-{slug}",
                            {"@type": "SoftwareApplication",
                             "name": SOFTWARE_NAMES.get(key, key), "softwareVersion": version})
 

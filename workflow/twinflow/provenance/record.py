@@ -153,7 +153,7 @@ def versions(root: Path) -> dict[str, str]:
     try:
         from mpi4py import MPI
 
-        found["mpi_library"] = MPI.Get_library_version().splitlines()[0].strip()
+        found["mpi_library"] = " ".join(MPI.Get_library_version().splitlines()[0].split())
     except ImportError:
         pass
     return found
