@@ -294,6 +294,10 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
              run: Callable[[], Any], root: Path | None = None) -> Any:
     """Run ``run()`` (the stage) and, on rank 0, write its :class:`StepRecord` to ``record``."""
     root = (root or Path.cwd()).resolve()
+    from twinflow.stages import STAGES
+
+    if stage not in STAGES and stage not in _EXTRA_MODULES:
+        raise InputError(f"--record: {stage.replace('_', '-')} is not a workflow step")
     io = parse_io(io_text)
     inputs = {k: v for k, v in io["inputs"].items() if k != "code"}
     sources: dict[str, str] = {}
