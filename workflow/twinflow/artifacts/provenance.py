@@ -61,7 +61,7 @@ class StepRecord(Artifact):
     inputs: list[RecordedFile]
     outputs: list[RecordedFile]
     start_time: str
-    """UTC, ISO 8601 (``2026-01-01T10:00:00.123456+00:00``)."""
+    """UTC, ISO 8601 with milliseconds (``2026-01-01T10:00:00.123+00:00``)."""
     end_time: str
     wall_time_s: float
     mpi_ranks: int

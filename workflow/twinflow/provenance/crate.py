@@ -268,7 +268,7 @@ def build_crate(case_dir: Path, workflow_files: list[Path], root: Path,
     root_ds["conformsTo"] = [b.entity(uri, {"@type": "CreativeWork", "name": name,
                                             "version": version})
                              for uri, (name, version) in PROFILES.items()]
-    root_ds["mentions"] = [run]
+    root_ds["mentions"] = [run, *(crate.get(f"#run-{step_id(r)}") for r in steps)]
     return crate.metadata.generate()
 
 

@@ -83,7 +83,9 @@ def encoding_format(path: str | Path) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat()
+    """UTC now, ISO 8601 with milliseconds (``2026-01-01T10:00:00.123+00:00``, the form the
+    Process Run Crate profile recommends)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def mpi_size() -> int:
