@@ -136,7 +136,7 @@ def test_replay_names_a_changed_number(tube_run: Path, tmp_path: Path) -> None:
     cells[4] = f"{float(cells[4]) * 1.001:.12e}"  # one pressure value, +0.1 %
     lines[2] = ",".join(cells)
     series.write_text("\n".join(lines) + "\n")
-    proc = _cli(project, "replay", "results/tube")
+    proc = _cli(project, "replay", "results/tube", "--only", "simulate_flow")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     named = [line for line in proc.stdout.splitlines() if line.startswith("mismatch: ")]
     assert named == ["mismatch: results/tube/baseline/series.csv"], proc.stdout
