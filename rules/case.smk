@@ -4,21 +4,35 @@
 # the artifacts of earlier stages and the package modules they run, so Snakemake's mtime
 # trigger re-runs exactly what an edit affects.
 import json
+import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
+from snakemake.logging import logger
+
 from twinflow.case import load_case, to_canonical
 from twinflow.case.load import image_paths
 from twinflow.config import expand_cases
 from twinflow.errors import CaseError
+from twinflow.resources import cap_ranks, mpi_job_resources
+from twinflow.resources import case_ranks as _requested_ranks
 from twinflow.stages import STAGES, case_stages, code_files, settings_path, write_stage_settings
 
 CASES = expand_cases(CONFIG.cases)  # case id -> case file
 RESULTS = CONFIG.results
 PY = sys.executable  # the project's Python: every rule runs `{TWINFLOW} <stage> ...`
 TWINFLOW = f"{PY} -m twinflow"
+# With --software-deployment-method conda each rule runs in its envs/*.yaml environment
+# (its `conda:`), with the python and mpiexec found there and this checkout's package.
+CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+ENVS = {group: f"../envs/{group}.yaml" for group in ("imaging", "physics", "report")}
+if CONDA:
+    PACKAGE = Path(workflow.basedir) / "workflow"
+    TWINFLOW = f"PYTHONPATH={PACKAGE}${{PYTHONPATH:+:$PYTHONPATH}} python -m twinflow"
 
 wildcard_constraints:
     case="[A-Za-z0-9][A-Za-z0-9_.-]*",
@@ -112,8 +126,71 @@ def case_scenarios(cid):
     return [s["id"] for s in (CANONICAL[cid] or {}).get("scenarios", [])]
 
 
+# MPI as a resource. A solve rule declares `resources: **mpi_resources()` (tasks, mpi,
+# mem_mb, runtime, cpus_per_task) and runs `mpi("{TWINFLOW} ...")`, i.e. its command under
+# `{resources.mpi} -n {resources.tasks}`. The launcher follows the executor that runs the
+# job: SRUN under SLURM (executor `slurm` when submitting, `slurm-jobstep` inside the job,
+# where the command is formatted), the environment's MPICH `mpiexec` elsewhere (local runs,
+# dry runs). One rank needs no launcher: `mpi` is then empty, the command runs alone, and
+# the SLURM plugin submits a plain one-task job (it refuses an MPI job of one task).
+# docs/cluster.md. MPIEXEC: the MPICH of the dolfinx-solver-real wheel, next to the Python
+# (or on the conda environment's PATH).
+MPIEXEC = "mpiexec" if CONDA else str(Path(sys.executable).parent / "mpiexec")
+# That MPICH speaks the PMI-1/PMI-2 wire protocol, not PMIx: srun must serve PMI-2 to the
+# job's ranks whatever the cluster's MpiDefault (and only to them: a PMI-2 default would also
+# reach the plugin's `srun -n1` job steps, whose grandchildren cannot use its descriptor).
+SRUN = "srun --mpi=pmi2"
+_CAPPED = set()
+
+
+def under_slurm():
+    """Whether this run's jobs go to (or run inside) SLURM: decided by the executor plugin,
+    not by a config value, which `twinflow run --config cases=...` would replace."""
+    plugin = workflow.executor_plugin
+    return plugin is not None and plugin.name.startswith("slurm")
+
+
 def case_ranks(cid):
-    return int((CANONICAL[cid] or {}).get("simulation", {}).get("mpi_ranks", 1))
+    """MPI ranks of a case's solve: simulation.mpi_ranks, capped (with one warning per case)
+    by --cores and the machine's CPUs when the jobs run here; never capped under SLURM,
+    which places the ranks of a job on its nodes."""
+    ranks = _requested_ranks(CANONICAL[cid])
+    if under_slurm():
+        return ranks
+    try:
+        cores = workflow.cores  # --cores (all: the machine's CPUs)
+    except WorkflowError:  # none given
+        cores = None
+    capped = cap_ranks(ranks, min(c for c in (cores, os.cpu_count(), ranks) if c))
+    if capped < ranks and cid not in _CAPPED:
+        _CAPPED.add(cid)
+        logger.warning(f"{cid}: simulation.mpi_ranks = {ranks} capped to {capped} "
+                       f"(--cores or CPUs of this machine)")
+    return capped
+
+
+def mpi_launcher(cid):
+    """`srun --mpi=pmi2` under SLURM, MPICH's `mpiexec` here; empty for one rank."""
+    if case_ranks(cid) == 1:
+        return ""
+    return SRUN if under_slurm() else MPIEXEC
+
+
+def mpi_resources():
+    """Resources of an MPI solve rule (twinflow.resources: tasks, mem_mb, runtime in
+    minutes; one CPU per rank). Overridable per rule in a profile's set-resources."""
+    request = lambda w: mpi_job_resources(CANONICAL[w.case], case_ranks(w.case))
+    return {"tasks": lambda w: case_ranks(w.case),
+            "mpi": lambda w: mpi_launcher(w.case),
+            "mem_mb": lambda w: request(w)["mem_mb"],
+            "runtime": lambda w: request(w)["runtime"],
+            "cpus_per_task": 1}
+
+
+def mpi(command):
+    """Shell `command` launched as `{resources.mpi} -n {resources.tasks} command`, or alone
+    when resources.mpi is empty."""
+    return "mpi={resources.mpi:q}; ${{mpi:+$mpi -n {resources.tasks}}} " + command
 
 
 rule canonical:
@@ -127,6 +204,8 @@ rule canonical:
         record=record("canonical"),
     log:
         f"{RESULTS}/{{case}}/logs/canonical.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} {params.record} canonical {input.case:q} -o {output[0]:q}"
         " 2> {log:q} || (cat {log:q} >&2; exit 2)"

@@ -16,6 +16,8 @@ rule drug_effects:
         record=record("drug_effects"),
     log:
         f"{RESULTS}/{{case}}/logs/drug_effects-{{scenario}}.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} {params.record} drug-effects"
         " --settings {input.settings:q} --out {output[0]:q}"

@@ -24,6 +24,8 @@ rule reconstruct_carotid:
         record=record("reconstruct_carotid"),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_carotid.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} {params.record} reconstruct-carotid"
         " --settings {input.settings:q} --images {input.images:q}"
@@ -51,6 +53,8 @@ rule mesh_carotid:
         record=record("mesh_carotid"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_carotid.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} {params.record} mesh-carotid"
         " --settings {input.settings:q} --model {input.model:q}"
@@ -74,6 +78,8 @@ rule mesh_tube:
         record=record("mesh_tube"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_tube.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} {params.record} mesh-tube"
         " --settings {input.settings:q} --mesh {output.mesh:q}"
@@ -106,6 +112,8 @@ rule reconstruct_lv:
                                  if "images" in input.keys() else ""),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_lv.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} {params.record} reconstruct-lv"
         " --settings {input.settings:q} {params.images}"
@@ -134,6 +142,8 @@ rule mesh_lv:
         record=record("mesh_lv"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_lv-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
         "{TWINFLOW} {params.record} mesh-lv"
         " --settings {input.settings:q} --measurements {input.measurements:q}"

@@ -16,6 +16,8 @@ rule ingest:
         record=record("ingest"),
     log:
         f"{RESULTS}/{{case}}/logs/ingest.log",
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} {params.record} ingest"
         " --settings {input.settings:q} --images {input.images:q} --out {output.manifest:q}"

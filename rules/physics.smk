@@ -1,9 +1,8 @@
 # Physics: the MPI-parallel DOLFINx solve of each scenario of a case. Wiring only; the physics
 # lives in twinflow.physics.flow (carotid CFD) and twinflow.physics.heart (LV mechanics
 # coupled to a 0D circulation). MPI ranks come from the case (simulation.mpi_ranks); the
-# rule's threads cap them by --cores.
-MPIEXEC = str(Path(sys.executable).parent / "mpiexec")  # MPICH of the dolfinx-solver-real wheel
-
+# rules declare them as resources and launch through mpi() (rules/case.smk: mpiexec here, srun
+# under SLURM).
 
 rule simulate_flow:
     message: "blood flow in {wildcards.case} ({wildcards.scenario}, MPI)"
@@ -20,16 +19,20 @@ rule simulate_flow:
         series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
         solver_settings=f"{RESULTS}/{{case}}/{{scenario}}/settings.json",
         record=step_record("simulate_flow"),
-    threads: lambda w: case_ranks(w.case)
+    threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
+    resources:
+        **mpi_resources(),
     params:
         record=record("simulate_flow"),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
-        "{MPIEXEC} -n {threads} {TWINFLOW} {params.record} simulate-flow"
-        " --settings {input.settings:q}"
-        " --mesh {input.mesh:q} --mesh-quality {input.quality:q} --summary {output.summary:q}"
-        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        mpi("{TWINFLOW} {params.record} simulate-flow --settings {input.settings:q}"
+            " --mesh {input.mesh:q} --mesh-quality {input.quality:q}"
+            " --summary {output.summary:q}"
+            " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")
 
 
 rule simulate_heart:
@@ -49,15 +52,18 @@ rule simulate_heart:
         fields=f"{RESULTS}/{{case}}/{{scenario}}/fields.xdmf",
         fields_h5=f"{RESULTS}/{{case}}/{{scenario}}/fields.h5",
         record=step_record("simulate_heart"),
-    threads: lambda w: case_ranks(w.case)
+    threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
+    resources:
+        **mpi_resources(),
     params:
         record=record("simulate_heart",
                       optional=[f"{RESULTS}/{{case}}/{{scenario}}/pv_loop.png"]),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
+    conda:
+        ENVS["physics"]
     shell:
-        "{MPIEXEC} -n {threads} {TWINFLOW} {params.record} simulate-heart"
-        " --settings {input.settings:q}"
-        " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"
-        " --summary {output.summary:q}"
-        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        mpi("{TWINFLOW} {params.record} simulate-heart --settings {input.settings:q}"
+            " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"
+            " --summary {output.summary:q}"
+            " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")

@@ -35,6 +35,8 @@ rule report:
             if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} {params.record} report"
         " --settings {input.settings:q} {params.optional}"

@@ -39,6 +39,8 @@ rule segment:
     log:
         f"{RESULTS}/{{case}}/logs/segment.log",
     threads: 2
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} {params.record} segment"
         " --settings {input.settings:q} --images {input.images:q}"
@@ -55,6 +57,8 @@ rule synth:
         out=lambda w, output: Path(output[0]).parent,
     log:
         f"{RESULTS}/segmentation/logs/synth-{{anatomy}}.log",
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} synth {params.s[synth]} --patients {params.s[patients]}"
         " --seed {params.s[data_seed]} --layout dataset --no-volumes --out {params.out:q}"
@@ -78,6 +82,8 @@ rule train:
     log:
         f"{RESULTS}/segmentation/logs/train-{{anatomy}}.log",
     threads: 2
+    conda:
+        ENVS["imaging"]
     shell:
         "{TWINFLOW} train {params.data:q} --out {params.out:q}"
         " --preset {params.s[preset]} --epochs {params.s[epochs]}"

@@ -1,6 +1,6 @@
 # Verification: published benchmarks (cases with `anatomy: benchmark`) solved by the same
 # mechanics solver as the LV cases. Wiring only; the set-up and the reference values with
-# their sources live in twinflow.verification.land2015.
+# their sources live in twinflow.verification.land2015. MPI as in rules/physics.smk.
 
 
 rule land2015:
@@ -13,15 +13,18 @@ rule land2015:
     output:
         f"{RESULTS}/{{case}}/verification/land2015.json",
         record=step_record("land2015"),
-    threads: lambda w: case_ranks(w.case)
+    threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
+    resources:
+        **mpi_resources(),
     params:
         record=record("land2015"),
     log:
         f"{RESULTS}/{{case}}/logs/land2015.log",
+    conda:
+        ENVS["physics"]
     shell:
-        "{MPIEXEC} -n {threads} {TWINFLOW} {params.record} land2015"
-        " --settings {input.settings:q}"
-        " --out {output[0]:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        mpi("{TWINFLOW} {params.record} land2015 --settings {input.settings:q}"
+            " --out {output[0]:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")
 
 
 CASE_TARGETS.append(

@@ -39,7 +39,7 @@ def project_copy(tmp_path: Path, package: bool = False) -> Path:
     """
     dst = tmp_path / "project"
     dst.mkdir()
-    items = ["Snakefile", "rules", "config", "profiles", "cases", "schemas", "models"]
+    items = ["Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas", "models"]
     for item in items + (["workflow"] if package else []):
         src = ROOT / item
         if src.is_dir():

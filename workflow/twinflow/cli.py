@@ -339,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", "-c", type=int, default=os.cpu_count() or 1)
     p.add_argument("--dry-run", "-n", action="store_true", help="print the job graph only")
     p.add_argument("--profile", default=None,
-                   help="workflow profile folder (default: profiles/default)")
+                   help="workflow profile: a name under profiles/ (default, slurm) or a "
+                        "folder (default: profiles/default)")
     p.add_argument("--keep-going", "-k", action="store_true",
                    help="go on with independent jobs when one fails")
     p.add_argument("--snakemake-args", default="",

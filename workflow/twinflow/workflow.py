@@ -34,8 +34,24 @@ def project_root(start: Path | None = None) -> Path:
                         "project folder")
 
 
+def profile_dir(profile: str, root: Path) -> Path:
+    """The folder of a workflow profile: ``root/profiles/NAME`` for a bare name (``default``,
+    ``slurm``), else a path (relative to the current folder)."""
+    named = root / "profiles" / profile
+    if "/" not in profile and (named / "config.yaml").is_file():
+        return named
+    path = Path(profile).resolve()
+    if (path / "config.yaml").is_file():
+        return path
+    known = sorted(p.parent.name for p in (root / "profiles").glob("*/config.yaml"))
+    raise TwinflowError(f"twinflow run: --profile {profile}: no such profile (a folder with "
+                        f"config.yaml; named profiles: {', '.join(known) or 'none'})")
+
+
 def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str | None,
                       extra: list[str]) -> list[str]:
+    """The snakemake command line; ``profile`` (a folder) replaces ``profiles/default``, which
+    Snakemake reads by itself when no ``--workflow-profile`` is given."""
     exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     cmd = [exe, "--cores", str(cores)]
     if profile:
@@ -56,6 +72,7 @@ def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
     cases = [os.path.relpath(Path(c).resolve(), root) if Path(c).exists() else c
              for c in cases]
     extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
-    cmd = snakemake_command(cases, cores, dry_run, profile, extra)
+    folder = str(profile_dir(profile, root)) if profile else None
+    cmd = snakemake_command(cases, cores, dry_run, folder, extra)
     log.info("+ %s", " ".join(cmd))
     return subprocess.call(cmd, cwd=root)

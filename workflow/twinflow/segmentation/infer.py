@@ -114,6 +114,11 @@ def load_model(model_path: Path, threads: int = 0) -> SegmentationModel:
         raise InputError(f"{model_path}: segmentation model not found")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
+    # Reproducibility (docs/reproducibility.md): 1, 2 and 16 threads gave bitwise the same
+    # demo probabilities; deterministic compute pins the kernels that have a faster
+    # non-deterministic variant. The CPU's kernels (AVX2/AVX-512) are recorded, not pinned
+    # (twinflow.environment): they move probabilities by ~1e-6, the demo masks need 1e-4.
+    opts.use_deterministic_compute = True
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
     try:

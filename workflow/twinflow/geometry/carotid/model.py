@@ -27,6 +27,15 @@ generic bifurcation template is adapted to the patient wherever the images show 
   Biomech 15:349: ICA 0.7 D, ECA 0.58 D, sinus 1.1 D, ICA–ECA angle 50°; the sinus is placed
   one CCA diameter downstream with a Gaussian width of one diameter, an assumption) scaled by
   the transversal CCA diameter, ICA and ECA symmetric about the CCA axis.
+* Grid (:meth:`BifurcationModel.on_grid`): the reconstruction rounds the model onto a fixed
+  grid before anything is built from it — lengths to :data:`LENGTH_GRID_M` (0.1 µm, 1/900 of
+  a demo pixel), unit-vector components to :data:`DIRECTION_GRID` (about 1 µrad). The last
+  bits of the fitted model depend on the CPU (numpy's AVX-512 vs AVX2 ``exp``/``arctan2``,
+  OpenBLAS's kernel for the CPU in ``least_squares``: up to 7e-10 in the branch directions),
+  and gmsh's remeshing turns such differences into different meshes (demo: 22 780 cells
+  here, 23 032 / 23 386 / 23 310 with numpy's / OpenBLAS's / both AVX2 paths); see
+  docs/reproducibility.md. A difference survives the rounding only when a
+  value lies within that distance of a grid midpoint (about 1e-3 per differing value).
 """
 
 from __future__ import annotations
@@ -46,6 +55,19 @@ from twinflow.geometry.carotid.images import (
 )
 
 BRANCHES: tuple[str, ...] = ("cca", "ica", "eca")
+#: Grid of the model's lengths (m) and of its unit-vector components (module docstring).
+LENGTH_GRID_DECIMALS = 7
+LENGTH_GRID_M = 10.0 ** -LENGTH_GRID_DECIMALS
+DIRECTION_GRID_DECIMALS = 6
+DIRECTION_GRID = 10.0 ** -DIRECTION_GRID_DECIMALS
+
+
+def _on_grid(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals`` decimals; ``+ 0.0`` turns -0.0 into 0.0, so a tiny
+    value of either sign gives the same JSON."""
+    return np.round(np.asarray(values, dtype=float), decimals) + 0.0
+
+
 #: Threshold of local lumen narrowing 1 - r/r0 that defines the plaque length (assumed).
 PLAQUE_NARROWING_THRESHOLD = 0.10
 
@@ -108,6 +130,15 @@ class BranchModel:
             return self.s_min * self.direction, -self.direction
         return self.s_max * self.direction, self.direction
 
+    def on_grid(self) -> BranchModel:
+        """This branch with lengths and unit vectors rounded onto the grid (module doc)."""
+        return BranchModel(self.name, _on_grid(self.direction, DIRECTION_GRID_DECIMALS),
+                           _on_grid(self.normal, DIRECTION_GRID_DECIMALS),
+                           *(_on_grid(v, LENGTH_GRID_DECIMALS) for v in
+                             (self.s, self.outer_radius, self.lumen_radius,
+                              self.lumen_offset)),
+                           self.measured.copy())
+
     def to_json(self) -> dict[str, Any]:
         return {"direction": self.direction.tolist(), "normal": self.normal.tolist(),
                 "s_m": self.s.tolist(), "outer_radius_m": self.outer_radius.tolist(),
@@ -158,6 +189,12 @@ class BifurcationModel:
                 val = np.linalg.norm(rel - off[:, None] * b.normal[None, :], axis=1) - r_l
             out.append(val)
         return np.stack(out)
+
+    def on_grid(self) -> BifurcationModel:
+        """The model rounded onto the grid of the module docstring (a new model)."""
+        return BifurcationModel({k: b.on_grid() for k, b in self.branches.items()},
+                                float(_on_grid(self.imt, LENGTH_GRID_DECIMALS)),
+                                dict(self.sources), list(self.notes))
 
     def to_json(self) -> dict[str, Any]:
         return {"frame": "bifurcation at origin; CCA along +z ending at origin; bifurcation "

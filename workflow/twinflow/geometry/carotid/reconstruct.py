@@ -108,6 +108,7 @@ def reconstruct_from_masks(views: Sequence[tuple[str, Path]], template: Template
                      "for the branch geometry")
         model = model_from_images(None, cca_t, ica_t, template)
     model.notes = notes + model.notes
+    model = model.on_grid()  # CPU-independent last bits (model.py, docs/reproducibility.md)
     try:
         files = out if isinstance(out, GeometryFiles) else GeometryFiles.in_folder(out)
         return write_outputs(model, ica_t, cca_t, files, voxel)
