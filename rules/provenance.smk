@@ -33,6 +33,8 @@ rule provenance:
         case_dir=lambda w: f"{RESULTS}/{w.case}",
     log:
         f"{RESULTS}/{{case}}/logs/provenance.log",
+    conda:
+        ENVS["report"]
     shell:
         "{TWINFLOW} provenance --case-dir {params.case_dir:q} --records {input.records:q}"
         " --workflow {input.workflow:q} --out {output.crate:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
