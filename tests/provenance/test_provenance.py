@@ -87,6 +87,7 @@ def test_every_step_is_recorded(tube_run: Path) -> None:
             "numpy", "onnxruntime", "tensorflow"} <= set(solve.versions)
     assert solve.versions["mpi_library"].startswith("MPICH")
     assert solve.host.cpu_count >= 1 and solve.host.os
+    assert solve.numerics["cpu"]["isa"] == solve.host.cpu_flags or solve.numerics["openblas"]
     assert solve.start_time < solve.end_time
     canonical = records["canonical"]
     assert canonical.inputs[0].source == "case-file" and canonical.inputs[0].path is None

@@ -13,7 +13,7 @@ is the placeholder ``{source:<id>}``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -70,6 +70,11 @@ class StepRecord(Artifact):
     """twinflow (+ ``twinflow_git_commit`` in a git checkout), python, dolfinx, petsc, mpich,
     onnxruntime, tensorflow, gmsh, snakemake, numpy; a package that is not installed is
     absent."""
+    numerics: dict[str, Any] = Field(default_factory=dict)
+    """What decides the last bits of a result in this process
+    (:func:`twinflow.environment.numerics_fingerprint`: ISA flags, numpy SIMD paths, OpenBLAS
+    kernel and threads, ONNX Runtime, pinned gmsh options, numeric environment variables);
+    replay names the entries that differ from the current environment."""
     code_sha256: str
     """SHA-256 over the stage's code closure (:func:`twinflow.stages.code_files`): the
     package files the rule declares as ``code`` inputs, hashed in path order."""

@@ -161,6 +161,14 @@ def versions(root: Path) -> dict[str, str]:
     return found
 
 
+def numerics() -> dict[str, Any]:
+    """The numerics fingerprint of this process (twinflow.environment; ~1.5 s when numpy,
+    scipy and ONNX Runtime are not imported yet, less inside a stage that imported them)."""
+    from twinflow.environment import numerics_fingerprint
+
+    return numerics_fingerprint()
+
+
 def code_sha256(stage: str) -> str:
     """SHA-256 over the stage's code closure (the rule's ``code`` inputs), in path order."""
     import hashlib
@@ -333,7 +341,8 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
             inputs=_with_listed(_files(inputs, root, sources), root,
                                 io.get("optional_inputs", [])), outputs=outputs,
             start_time=start, end_time=end, wall_time_s=round(wall, 6), mpi_ranks=mpi_size(),
-            host=host_kind(), versions=versions(root), code_sha256=code_sha256(stage))
+            host=host_kind(), versions=versions(root), numerics=numerics(),
+            code_sha256=code_sha256(stage))
         step.write(record)
         log.info("step record written: %s", record)
     return result

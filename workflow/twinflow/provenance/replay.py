@@ -213,10 +213,17 @@ def _extra_files(case_dir: Path, root: Path, records: list[StepRecord],
 
 
 def environment_changes(records: list[StepRecord], root: Path) -> list[str]:
-    """Differences between the recorded environments and this one (versions, CPU)."""
+    """Differences between the recorded environments and this one (versions, CPU, the
+    numerics fingerprint: numpy SIMD paths, OpenBLAS kernel, threads ...)."""
+    from twinflow.environment import fingerprint_differences, numerics_fingerprint
+
     now, host = versions(root), host_kind()
     changes: dict[str, str] = {}
+    current = numerics_fingerprint()
     for rec in records:
+        if rec.numerics:
+            for key in fingerprint_differences(rec.numerics, current):
+                changes[f"numerics {key}"] = f"numerics: {key}"
         for key, value in rec.versions.items():
             if key != "twinflow_git_commit" and now.get(key, "absent") != value:
                 changes[key] = f"{key} {value} -> {now.get(key, 'absent')}"
