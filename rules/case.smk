@@ -4,8 +4,10 @@
 # the artifacts of earlier stages and the manifest of the package modules they run
 # (results/.twinflow/code/<stage>.json), so Snakemake's mtime
 # trigger re-runs exactly what an edit affects.
+import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -38,15 +40,18 @@ wildcard_constraints:
     scenario="[a-z0-9][a-z0-9_-]*",
 
 
-def _canonical(cid):
-    """Canonical data of a case (None when it does not validate: rule canonical reports)."""
+def _load(cid):
+    """Canonical data of a case (None when it does not validate: rule canonical reports) and
+    the paths of its images (the canonical data names them by SHA-256 only)."""
     try:
         return canonical_case(CASES[cid], f"{RESULTS}/.twinflow/canonical", cid)
     except CaseError:
-        return None
+        return None, []
 
 
-CANONICAL = {cid: _canonical(cid) for cid in CASES}
+_LOADED = {cid: _load(cid) for cid in CASES}
+CANONICAL = {cid: canonical for cid, (canonical, _) in _LOADED.items()}
+IMAGE_PATHS = {cid: paths for cid, (_, paths) in _LOADED.items()}
 CASE_STAGES = {cid: case_stages(c) if c else [] for cid, c in CANONICAL.items()}
 for _cid, _case in CANONICAL.items():
     if _case is not None:
@@ -68,7 +73,54 @@ def settings(stage):
 def code(stage):
     """The manifest of the package files ``stage`` runs (its module's import closure, with
     their SHA-256), rewritten only when one of them changes (twinflow.stages)."""
-    return str(write_code_manifest(stage, f"{RESULTS}/.twinflow/code"))
+    manifest = str(write_code_manifest(stage, f"{RESULTS}/.twinflow/code"))
+    CODE_FILES.add(manifest)
+    return manifest
+
+
+CODE_FILES = set()
+
+
+def step_record(stage):
+    """Output ``record`` of a case step: its provenance record (``twinflow --record``,
+    twinflow.provenance.record). An output, so the provenance rule, which reads every record
+    of a case, runs again whenever a step does (its crate never describes an older run)."""
+    per_scenario = stage in STAGES and STAGES[stage].per_scenario
+    return f"{RESULTS}/{{case}}/provenance/steps/{stage}" + ("-{scenario}" if per_scenario
+                                                              else "") + ".json"
+
+
+def _declared(files):
+    """Role -> path(s) of a job's named files, ``file`` for unnamed ones (code and the step
+    record itself left out)."""
+    skip = set(CODE_FILES) | ({files.record} if "record" in files.keys() else set())
+    named = {name: (value if isinstance(value, str) else [str(v) for v in value])
+             for name, value in files.items() if name not in ("code", "record")}
+    seen = {p for v in named.values() for p in ([v] if isinstance(v, str) else v)}
+    rest = [str(p) for p in files if str(p) not in seen and str(p) not in skip]
+    if rest:
+        named["file"] = rest[0] if len(rest) == 1 else rest
+    return named
+
+
+def record(stage, optional=(), optional_inputs=None):
+    """``params:`` entry of a case step: ``--record FILE --record-io JSON`` (the record's path,
+    ``output.record``, and the files the job declares), the global options of
+    ``twinflow`` that write the step's provenance record (twinflow.provenance.record).
+    ``optional``: patterns of files the step writes only in some cases (recorded when
+    present; Snakemake outputs cannot be optional); ``optional_inputs``: a function of the
+    wildcards giving files the step reads when they exist (recorded when present)."""
+    def options(wildcards, input, output):
+        names = {"case": wildcards.case, "scenario": getattr(wildcards, "scenario", None)}
+        path = output.record
+        io = json.dumps({"inputs": _declared(input), "outputs": _declared(output),
+                         "optional": [p.format(**names) for p in optional],
+                         "optional_inputs": list(optional_inputs(wildcards)
+                                                 if optional_inputs else []),
+                         "scenario": names["scenario"]},
+                        sort_keys=True, separators=(",", ":"))
+        return f"--record {shlex.quote(path)} --record-io {shlex.quote(io)}"
+    return options
 
 
 def case_scenarios(cid):
@@ -148,12 +200,16 @@ rule canonical:
         case=lambda w: str(CASES[w.case]),
     output:
         f"{RESULTS}/{{case}}/case.json",
+        record=step_record("canonical"),
+    params:
+        record=record("canonical"),
     log:
         f"{RESULTS}/{{case}}/logs/canonical.log",
     conda:
         ENVS["report"]
     shell:
-        "{TWINFLOW} canonical {input.case:q} -o {output:q} 2> {log:q} || (cat {log:q} >&2; exit 2)"
+        "{TWINFLOW} {params.record} canonical {input.case:q} -o {output[0]:q}"
+        " 2> {log:q} || (cat {log:q} >&2; exit 2)"
 
 
 CASE_TARGETS.append(lambda cid: [f"{RESULTS}/{cid}/case.json"])

@@ -11,10 +11,14 @@ rule drug_effects:
         code=code("drug_effects"),
     output:
         f"{RESULTS}/{{case}}/{{scenario}}/drug_effects.json",
+        record=step_record("drug_effects"),
+    params:
+        record=record("drug_effects"),
     log:
         f"{RESULTS}/{{case}}/logs/drug_effects-{{scenario}}.log",
     conda:
         ENVS["report"]
     shell:
-        "{TWINFLOW} drug-effects --settings {input.settings:q} --out {output:q}"
+        "{TWINFLOW} {params.record} drug-effects"
+        " --settings {input.settings:q} --out {output[0]:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

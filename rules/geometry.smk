@@ -19,12 +19,16 @@ rule reconstruct_carotid:
         wall=f"{RESULTS}/{{case}}/geometry/wall.vtp",
         lumen_stl=f"{RESULTS}/{{case}}/geometry/lumen.stl",
         wall_stl=f"{RESULTS}/{{case}}/geometry/wall.stl",
+        record=step_record("reconstruct_carotid"),
+    params:
+        record=record("reconstruct_carotid"),
     log:
         f"{RESULTS}/{{case}}/logs/reconstruct_carotid.log",
     conda:
         ENVS["physics"]
     shell:
-        "{TWINFLOW} reconstruct-carotid --settings {input.settings:q} --images {input.images:q}"
+        "{TWINFLOW} {params.record} reconstruct-carotid"
+        " --settings {input.settings:q} --images {input.images:q}"
         " --masks {input.masks:q} --measurements {output.measurements:q}"
         " --model {output.model:q} --lumen {output.lumen:q} --wall {output.wall:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
@@ -44,12 +48,16 @@ rule mesh_carotid:
         wall_mesh=f"{RESULTS}/{{case}}/mesh/wall_mesh.xdmf",
         wall_h5=f"{RESULTS}/{{case}}/mesh/wall_mesh.h5",
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
+        record=step_record("mesh_carotid"),
+    params:
+        record=record("mesh_carotid"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_carotid.log",
     conda:
         ENVS["physics"]
     shell:
-        "{TWINFLOW} mesh-carotid --settings {input.settings:q} --model {input.model:q}"
+        "{TWINFLOW} {params.record} mesh-carotid"
+        " --settings {input.settings:q} --model {input.model:q}"
         " --mesh {output.mesh:q} --wall-mesh {output.wall_mesh:q} --quality {output.quality:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
@@ -65,12 +73,16 @@ rule mesh_tube:
         mesh=f"{RESULTS}/{{case}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/mesh/mesh.h5",
         quality=f"{RESULTS}/{{case}}/mesh/mesh_quality.json",
+        record=step_record("mesh_tube"),
+    params:
+        record=record("mesh_tube"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_tube.log",
     conda:
         ENVS["physics"]
     shell:
-        "{TWINFLOW} mesh-tube --settings {input.settings:q} --mesh {output.mesh:q}"
+        "{TWINFLOW} {params.record} mesh-tube"
+        " --settings {input.settings:q} --mesh {output.mesh:q}"
         " --quality {output.quality:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
@@ -93,7 +105,9 @@ rule reconstruct_lv:
         measurements=f"{RESULTS}/{{case}}/geometry/measurements.json",
         endo=f"{RESULTS}/{{case}}/geometry/endo.vtp",
         epi=f"{RESULTS}/{{case}}/geometry/epi.vtp",
+        record=step_record("reconstruct_lv"),
     params:
+        record=record("reconstruct_lv"),
         images=lambda w, input: (f"--images {input.images} --masks {input.masks}"
                                  if "images" in input.keys() else ""),
     log:
@@ -101,8 +115,10 @@ rule reconstruct_lv:
     conda:
         ENVS["physics"]
     shell:
-        "{TWINFLOW} reconstruct-lv --settings {input.settings:q} {params.images}"
-        " --measurements {output.measurements:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
+        "{TWINFLOW} {params.record} reconstruct-lv"
+        " --settings {input.settings:q} {params.images}"
+        " --measurements {output.measurements:q}"
+        " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 
 rule mesh_lv:
@@ -120,11 +136,16 @@ rule mesh_lv:
         mesh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.xdmf",
         h5=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.h5",
         info=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.json",
+        msh=f"{RESULTS}/{{case}}/{{scenario}}/mesh/mesh.msh",
+        record=step_record("mesh_lv"),
+    params:
+        record=record("mesh_lv"),
     log:
         f"{RESULTS}/{{case}}/logs/mesh_lv-{{scenario}}.log",
     conda:
         ENVS["physics"]
     shell:
-        "{TWINFLOW} mesh-lv --settings {input.settings:q} --measurements {input.measurements:q}"
+        "{TWINFLOW} {params.record} mesh-lv"
+        " --settings {input.settings:q} --measurements {input.measurements:q}"
         " --drug-effects {input.drug_effects:q} --mesh {output.mesh:q} --info {output.info:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

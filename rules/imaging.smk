@@ -7,14 +7,18 @@ rule ingest:
         case=cases_with("ingest"),
     input:
         settings=settings("ingest"),
-        images=lambda w: [image["path"] for image in CANONICAL[w.case]["images"]],
+        images=lambda w: IMAGE_PATHS[w.case],
         code=code("ingest"),
     output:
         manifest=f"{RESULTS}/{{case}}/images/manifest.json",
+        record=step_record("ingest"),
+    params:
+        record=record("ingest"),
     log:
         f"{RESULTS}/{{case}}/logs/ingest.log",
     conda:
         ENVS["imaging"]
     shell:
-        "{TWINFLOW} ingest --settings {input.settings:q} --out {output.manifest:q}"
+        "{TWINFLOW} {params.record} ingest"
+        " --settings {input.settings:q} --images {input.images:q} --out {output.manifest:q}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"

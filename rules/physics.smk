@@ -17,15 +17,19 @@ rule simulate_flow:
     output:
         summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
         series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
+        solver_settings=f"{RESULTS}/{{case}}/{{scenario}}/settings.json",
+        record=step_record("simulate_flow"),
     threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
     resources:
         **mpi_resources(),
+    params:
+        record=record("simulate_flow"),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_flow-{{scenario}}.log",
     conda:
         ENVS["physics"]
     shell:
-        mpi("{TWINFLOW} simulate-flow --settings {input.settings:q}"
+        mpi("{TWINFLOW} {params.record} simulate-flow --settings {input.settings:q}"
             " --mesh {input.mesh:q} --mesh-quality {input.quality:q}"
             " --summary {output.summary:q}"
             " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")
@@ -45,15 +49,21 @@ rule simulate_heart:
     output:
         summary=f"{RESULTS}/{{case}}/{{scenario}}/summary.json",
         series=f"{RESULTS}/{{case}}/{{scenario}}/series.csv",
+        fields=f"{RESULTS}/{{case}}/{{scenario}}/fields.xdmf",
+        fields_h5=f"{RESULTS}/{{case}}/{{scenario}}/fields.h5",
+        record=step_record("simulate_heart"),
     threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
     resources:
         **mpi_resources(),
+    params:
+        record=record("simulate_heart",
+                      optional=[f"{RESULTS}/{{case}}/{{scenario}}/pv_loop.png"]),
     log:
         f"{RESULTS}/{{case}}/logs/simulate_heart-{{scenario}}.log",
     conda:
         ENVS["physics"]
     shell:
-        mpi("{TWINFLOW} simulate-heart --settings {input.settings:q}"
+        mpi("{TWINFLOW} {params.record} simulate-heart --settings {input.settings:q}"
             " --mesh {input.mesh:q} --drug-effects {input.drug_effects:q}"
             " --summary {output.summary:q}"
             " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")

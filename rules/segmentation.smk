@@ -33,14 +33,18 @@ rule segment:
         code=code("segment"),
     output:
         f"{RESULTS}/{{case}}/masks/manifest.json",
+        record=step_record("segment"),
+    params:
+        record=record("segment"),
     log:
         f"{RESULTS}/{{case}}/logs/segment.log",
     threads: 2
     conda:
         ENVS["imaging"]
     shell:
-        "{TWINFLOW} segment --settings {input.settings:q} --images {input.images:q}"
-        " --model {input.model:q} --out {output:q} --threads {threads}"
+        "{TWINFLOW} {params.record} segment"
+        " --settings {input.settings:q} --images {input.images:q}"
+        " --model {input.model:q} --out {output[0]:q} --threads {threads}"
         " 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)"
 
 

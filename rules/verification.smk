@@ -12,16 +12,19 @@ rule land2015:
         code=code("land2015"),
     output:
         f"{RESULTS}/{{case}}/verification/land2015.json",
+        record=step_record("land2015"),
     threads: lambda w: case_ranks(w.case)  # locally: the ranks count against --cores
     resources:
         **mpi_resources(),
+    params:
+        record=record("land2015"),
     log:
         f"{RESULTS}/{{case}}/logs/land2015.log",
     conda:
         ENVS["physics"]
     shell:
-        mpi("{TWINFLOW} land2015 --settings {input.settings:q}"
-            " --out {output:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")
+        mpi("{TWINFLOW} {params.record} land2015 --settings {input.settings:q}"
+            " --out {output[0]:q} 2> {log:q} || (tail -n 20 {log:q} >&2; exit 2)")
 
 
 CASE_TARGETS.append(

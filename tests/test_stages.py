@@ -86,13 +86,15 @@ def test_the_graph_of_each_kind_of_case() -> None:
                            "verification/poiseuille.yaml",
                            "verification/land2015-problem1.yaml")}
     assert stages["lv-demo.yaml"] == ["ingest", "segment", "reconstruct_lv", "drug_effects",
-                                      "mesh_lv", "simulate_heart", "report"]
+                                      "mesh_lv", "simulate_heart", "report", "provenance"]
     assert stages["carotid-demo.yaml"] == ["ingest", "segment", "reconstruct_carotid",
-                                           "mesh_carotid", "simulate_flow", "report"]
+                                           "mesh_carotid", "simulate_flow", "report",
+                                           "provenance"]
     assert stages["minimal.yaml"] == ["reconstruct_lv", "drug_effects", "mesh_lv",
-                                      "simulate_heart", "report"]
-    assert stages["verification/poiseuille.yaml"] == ["mesh_tube", "simulate_flow", "report"]
-    assert stages["verification/land2015-problem1.yaml"] == ["land2015"]
+                                      "simulate_heart", "report", "provenance"]
+    assert stages["verification/poiseuille.yaml"] == ["mesh_tube", "simulate_flow", "report",
+                                                      "provenance"]
+    assert stages["verification/land2015-problem1.yaml"] == ["land2015", "provenance"]
 
 
 def test_settings_are_validated_and_hold_only_the_slice(tmp_path: Path) -> None:
@@ -143,7 +145,9 @@ def test_every_stage_function_exists_under_its_name() -> None:
         assert stage.command in commands, stage
     rules = "".join(p.read_text() for p in (ROOT / "rules").glob("*.smk"))
     for stage in STAGES.values():
-        assert f"rule {stage.name}:" in rules and f"{{TWINFLOW}} {stage.command} " in rules
+        assert f"rule {stage.name}:" in rules
+        assert (f"{{TWINFLOW}} {stage.command}" in rules  # provenance: not recorded itself
+                or f"{{TWINFLOW}} {{params.record}} {stage.command}" in rules), stage
 
 
 def test_unchanged_settings_keep_their_modification_time(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import ROOT
 from twinflow.cache import canonical_case
 from twinflow.case import load_case, to_canonical
+from twinflow.case.load import image_paths
 from twinflow.errors import CaseError
 from twinflow.stages import PACKAGE_DIR, _imports, code_manifest, write_code_manifest
 
@@ -56,7 +57,8 @@ def test_canonical_cache_hits_misses_and_still_reports_errors(
     shutil.copytree(ROOT / "cases", tmp_path / "cases")
     monkeypatch.chdir(tmp_path)
     case, cache = Path("cases/carotid-demo.yaml"), tmp_path / "cache"
-    fresh = to_canonical(load_case(case))
+    loaded = load_case(case)
+    fresh = (to_canonical(loaded), image_paths(loaded))
     assert canonical_case(case, cache, "carotid-demo") == fresh  # miss: validated, stored
     entry = cache / "carotid-demo.json"
     stamp = entry.stat().st_mtime_ns
@@ -64,10 +66,15 @@ def test_canonical_cache_hits_misses_and_still_reports_errors(
     assert entry.stat().st_mtime_ns == stamp
 
     case.write_text(case.read_text().replace("cell_size: 1.2 mm", "cell_size: 1.4 mm"))
-    assert canonical_case(case, cache, "carotid-demo")["mesh"]["cell_size"] == \
+    assert canonical_case(case, cache, "carotid-demo")[0]["mesh"]["cell_size"] == \
         pytest.approx(1.4e-3)
 
     image = Path("cases/data/carotid-demo/longitudinal.png")
+    hashes = [i["sha256"] for i in canonical_case(case, cache, "carotid-demo")[0]["images"]]
+    with image.open("ab") as f:  # an image edited in place: hashed again (the case names it
+        f.write(b"\0")           # by SHA-256), though the case file did not change
+    rehashed = [i["sha256"] for i in canonical_case(case, cache, "carotid-demo")[0]["images"]]
+    assert sum(a != b for a, b in zip(rehashed, hashes, strict=True)) == 1
     os.remove(image)  # a file the cached case names is gone: validated again, its error
     with pytest.raises(CaseError, match="image not found: data/carotid-demo/longitudinal.png"):
         canonical_case(case, cache, "carotid-demo")

@@ -100,8 +100,37 @@ def test_keys_are_sorted_and_values_si(tmp_path: Path) -> None:
 
 
 def test_round_trip_load_canonical_load(root: Path) -> None:
+    """The canonical form loads back to the same canonical form; it names images by their
+    SHA-256 only (the path, which may hold a patient's name, is not in it)."""
     for path in sorted((root / "cases").rglob("*.yaml")):
         case = load_case(path, root=root)
         again = from_canonical(to_canonical(case), root=root)
-        assert again == case, path
-        assert canonical_text(again) == canonical_text(case)
+        assert canonical_text(again) == canonical_text(case), path
+        images = getattr(case.root, "images", [])
+        assert [i.sha256 for i in getattr(again.root, "images", [])] == \
+            [i.sha256 for i in images]
+        assert all(i.path is None for i in getattr(again.root, "images", []))
+        for image in images:
+            assert "path" not in canonical_text(case) and len(image.sha256 or "") == 64
+
+
+def test_canonical_case_names_images_by_hash_not_path(tmp_path: Path) -> None:
+    """A case whose images lie in a folder named after the patient: case.json holds neither
+    the folder's name nor depends on where the images lie (same bytes elsewhere, same
+    canonical text); a changed image changes it."""
+    import shutil
+
+    texts = []
+    for folder in ("DOE^JOHN_12345", "elsewhere/anon"):
+        data = tmp_path / folder
+        data.mkdir(parents=True)
+        for png in (ROOT / "cases" / "data" / "lv-demo").glob("apical-*.png"):
+            shutil.copy(png, data / png.name)
+        case = tmp_path / f"case-{len(texts)}.yaml"
+        text = (ROOT / "cases" / "lv-demo.yaml").read_text()
+        case.write_text(text.replace("data/lv-demo/", f"{folder}/"))
+        texts.append(canonical_text(load_case(case, root=tmp_path)))
+    assert texts[0] == texts[1]
+    assert "DOE" not in texts[0] and "12345" not in texts[0] and "apical-4ch-end" not in texts[0]
+    (tmp_path / "elsewhere" / "anon" / "apical-2ch-end-systole.png").write_bytes(b"changed")
+    assert canonical_text(load_case(tmp_path / "case-1.yaml", root=tmp_path)) != texts[0]

@@ -225,3 +225,34 @@ def test_inconsistent_modality(tmp_path: Path) -> None:
     case = write_case(tmp_path, [{"path": str(dcm), "modality": "ct", "view": "volume"}])
     with pytest.raises(InputError, match="a.dcm"):
         ingest(case, tmp_path / "out" / "manifest.json")
+
+
+def test_ingest_takes_the_files_by_hash_from_the_command_line(tmp_path: Path) -> None:
+    """The canonical settings name images by SHA-256 only (no path: it may hold a name); the
+    workflow passes the files with --images, each checked against its hash: a wrong or
+    missing file is one line, exit 2, and nothing is written."""
+    import hashlib
+
+    rng = np.random.default_rng(5)
+    a = write_us_dicom(tmp_path / "a.dcm", rng.integers(0, 255, (64, 64)))
+    b = write_us_dicom(tmp_path / "b.dcm", rng.integers(0, 255, (64, 64)))
+    digest = hashlib.sha256(a.read_bytes()).hexdigest()
+    case = write_case(tmp_path, [{"sha256": digest, "modality": "ultrasound",
+                                  "view": "longitudinal"}])
+    out = tmp_path / "results" / "c" / "images"
+
+    def run(*images: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "twinflow", "ingest", "--settings",
+                               str(case), "--images", *map(str, images), "--out",
+                               str(out / "manifest.json")],
+                              capture_output=True, text=True, timeout=120)
+
+    for images, needle in (((b,), "b.dcm: SHA-256"), ((a, b), "gives 2")):
+        proc = run(*images)
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
+    proc = run(a)
+    assert proc.returncode == 0, proc.stderr
+    sidecar = json.loads((out / "00-longitudinal.json").read_text())
+    assert sidecar["source"]["sha256"] == digest
+    assert grep_results(tmp_path / "results", ["Zyxwvut", "8837465521", "a.dcm"]) == []

@@ -11,9 +11,11 @@ nothing changed. :func:`canonical_case` keeps the result in
 * the SHA-256 of the validating code (the import closure of :mod:`twinflow.case.load`, as
   :func:`twinflow.stages.code_files` finds it), so an edit of the case models re-validates;
 
-and, on a hit, checks that the files the case names (images, segmentation model) still exist;
-a miss (or a missing file) validates afresh, which also gives the usual one-line errors. The
-cache is a speed-up only: deleting it changes nothing but the time.
+and, on a hit, checks that the files the case names still exist (the segmentation model) and
+that its images have the size and modification time they had when their SHA-256 was taken
+(the canonical case names images by hash); a miss validates afresh, which also gives the
+usual one-line errors. The cache is a speed-up only: deleting it changes nothing but the
+time.
 
 Hand-written rather than a library (``diskcache``, ``joblib.Memory``): the key must include
 the package's own code and the referenced files, which those key on neither, and one small
@@ -48,18 +50,31 @@ def _key(path: Path, data: bytes) -> str:
     return digest.hexdigest()
 
 
-def _named_files(canonical: dict[str, Any]) -> list[str]:
-    """Files a canonical case refers to (root-relative or absolute paths)."""
-    files = [image["path"] for image in canonical.get("images") or []]
+def _model_exists(canonical: dict[str, Any]) -> bool:
     model = (canonical.get("segmentation") or {}).get("model")
-    return files + ([model] if model else [])
+    return not model or Path(model).exists()
+
+
+def _stats(files: list[str]) -> list[list[int] | None]:
+    """Size and modification time (ns) of each file; None for a missing one."""
+    out: list[list[int] | None] = []
+    for name in files:
+        try:
+            st = os.stat(name)
+        except OSError:
+            out.append(None)
+        else:
+            out.append([st.st_size, st.st_mtime_ns])
+    return out
 
 
 def canonical_case(path: str | os.PathLike[str], cache: str | os.PathLike[str],
-                   case_id: str) -> dict[str, Any]:
-    """``to_canonical(load_case(path))``, from ``<cache>/<case_id>.json`` when the key
-    (module docstring) matches; raises :class:`~twinflow.errors.CaseError` as load_case."""
-    from twinflow.case.load import load_case, to_canonical
+                   case_id: str) -> tuple[dict[str, Any], list[str]]:
+    """``to_canonical(load_case(path))`` and the case's image paths
+    (:func:`~twinflow.case.load.image_paths`), from ``<cache>/<case_id>.json`` when the key
+    and the files match (module docstring); raises :class:`~twinflow.errors.CaseError` as
+    load_case."""
+    from twinflow.case.load import image_paths, load_case, to_canonical
 
     path = Path(path)
     entry = Path(cache) / f"{case_id}.json"
@@ -73,12 +88,15 @@ def canonical_case(path: str | os.PathLike[str], cache: str | os.PathLike[str],
         except (OSError, ValueError):
             stored = None
         if isinstance(stored, dict) and stored.get("key") == key \
-                and all(Path(f).exists() for f in _named_files(stored["canonical"])):
-            return stored["canonical"]
-    canonical = to_canonical(load_case(path))
+                and stored.get("stats") == _stats(stored.get("images", [])) \
+                and _model_exists(stored["canonical"]):
+            return stored["canonical"], stored["images"]
+    case = load_case(path)
+    canonical, images = to_canonical(case), image_paths(case)
     if key is not None:
         try:
-            write_json_atomic(entry, {"key": key, "canonical": canonical})
+            write_json_atomic(entry, {"key": key, "canonical": canonical, "images": images,
+                                      "stats": _stats(images)})
         except OSError:
             pass  # a read-only results folder: no cache, same result
-    return canonical
+    return canonical, images

@@ -122,7 +122,7 @@ def _synth(args: argparse.Namespace) -> None:
 def _ingest(args: argparse.Namespace) -> None:
     from twinflow.imaging.ingest import ingest
 
-    ingest(args.settings, args.out)
+    ingest(args.settings, args.out, images=args.images)
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -274,6 +274,22 @@ def _report(args: argparse.Namespace) -> None:
            mesh_quality=args.mesh_quality, summaries=args.summaries)
 
 
+# --------------------------------------------------------------------------- provenance
+
+
+def _provenance(args: argparse.Namespace) -> None:
+    from twinflow.provenance.crate import provenance
+
+    provenance(args.case_dir, args.out, args.workflow, records=args.records)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from twinflow.provenance.replay import replay
+
+    return replay(args.case_dir, only=args.only, scratch=args.scratch, sources=args.sources,
+                  keep=args.keep)
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -301,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Patient-specific cardiovascular simulation from one YAML case file.")
     parser.add_argument("--version", action="version", version=f"twinflow {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--record", type=Path, default=None, metavar="PATH",
+                        help="write the step record of this stage run (provenance; the "
+                             "workflow's rules pass it)")
+    parser.add_argument("--record-io", default=None, metavar="JSON",
+                        help="the files the rule declares, for --record")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("validate", help="validate case files (FILE:LINE:COL: key: message)")
@@ -409,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     # ------------------------------------------------------------------ workflow stages
     p = _stage(sub, "ingest", _ingest, "read, de-identify and pre-process a case's images")
     _files(p, out="images/manifest.json (NIfTI + sidecars are written beside it)")
+    p.add_argument("--images", type=Path, nargs="+", default=None,
+                   help="the case's image files, in its order (each checked against the "
+                        "SHA-256 the settings record); default: the settings' own paths")
 
     p = _stage(sub, "segment", _segment, "segment every ingested image (ONNX Runtime)")
     _files(p, images="images/manifest.json", model="ONNX model",
@@ -492,13 +516,48 @@ def build_parser() -> argparse.ArgumentParser:
            mesh_quality="mesh/mesh_quality.json")
     p.add_argument("--summaries", type=Path, nargs="*", default=[],
                    help="<scenario>/summary.json of every scenario")
+
+    p = sub.add_parser("provenance", help="the case's Workflow Run RO-Crate (Provenance Run "
+                       "Crate) from its step records")
+    p.add_argument("--case-dir", type=Path, required=True, help="results/<case>")
+    p.add_argument("--records", type=Path, nargs="+", default=None,
+                   help="the step records of the case's current graph (default: every "
+                        "record in <case>/provenance/steps/)")
+    p.add_argument("--workflow", type=Path, nargs="+", required=True,
+                   help="the workflow's files (Snakefile, rules/*.smk, config), copied in")
+    _files(p, out="results/<case>/ro-crate-metadata.json")
+    p.set_defaults(func=_provenance)
+
+    p = sub.add_parser(
+        "replay", help="re-run a finished case from its RO-Crate and compare every output",
+        description="Re-execute the steps a case's crate records, in a scratch folder, and "
+                    "compare every recorded output with stated tolerances (docs/provenance.md)."
+                    " Exit 0: all match; 1: a mismatch; 2: a bad crate.")
+    p.add_argument("case_dir", type=Path, metavar="results/<case>")
+    p.add_argument("--only", default=None, metavar="STAGE",
+                   help="re-run only this stage from its recorded inputs")
+    p.add_argument("--scratch", type=Path, default=None,
+                   help="scratch folder (default: a temporary folder, removed afterwards)")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="folder searched for the source files by SHA-256 (default: the "
+                        "project's cases/ folder)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary scratch folder")
+    p.set_defaults(func=_replay)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     setup_logging(verbose=args.verbose)
     try:
+        if args.record is not None:
+            from twinflow.provenance.record import recorded
+
+            if args.record_io is None:
+                raise InputError("--record needs --record-io (the files the rule declares)")
+            return int(recorded(args.command.replace("-", "_"), args.record, args.record_io,
+                                argv, lambda: args.func(args)) or 0)
         return int(args.func(args) or 0)
     except TwinflowError as err:
         if mpi_rank() == 0:

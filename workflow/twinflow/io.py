@@ -7,6 +7,7 @@ so a failed or interrupted step never leaves a file that looks finished (archite
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -75,6 +76,19 @@ def write_text_if_changed(path: str | os.PathLike[str], text: str) -> bool:
         pass
     write_text_atomic(target, text)
     return True
+
+
+def sha256_path(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of a file's bytes; of a folder (a DICOM series), of its files' bytes in
+    sorted path order (names are not hashed, so renaming a patient folder keeps the hash)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with f.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
 
 
 def read_json(path: str | os.PathLike[str], what: str = "file") -> Any:

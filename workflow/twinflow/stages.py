@@ -90,11 +90,17 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("land2015", "twinflow.verification.land2015",
           ("benchmark", "problem", "mesh", "simulation"), anatomies=("benchmark",)),
     Stage("report", "twinflow.report.case_report", ("description", "patient", "scenarios")),
+    Stage("provenance", "twinflow.provenance.crate", (),
+          anatomies=("carotid", "left-ventricle", "benchmark")),
 )}
 
 
 def case_stages(case: dict[str, Any]) -> list[str]:
-    """The stages a canonical case runs through, in graph order."""
+    """The stages a canonical case runs through, in graph order (``provenance`` last)."""
+    return [*_computing_stages(case), "provenance"]
+
+
+def _computing_stages(case: dict[str, Any]) -> list[str]:
     anatomy = case["anatomy"]
     if anatomy == "benchmark":
         return ["land2015"]
@@ -141,6 +147,8 @@ def write_stage_settings(case: dict[str, Any], case_dir: str | os.PathLike[str])
     written = []
     scenarios = [s["id"] for s in case.get("scenarios", [])]
     for stage in case_stages(case):
+        if not STAGES[stage].sections:  # provenance reads the step records, no settings
+            continue
         for scenario in (scenarios if STAGES[stage].per_scenario else [None]):
             path = settings_path(case_dir, stage, scenario)
             if write_text_if_changed(path, canonical_json(stage_settings(case, stage,

@@ -15,6 +15,7 @@ module                    artifact
 ``artifacts.flow``        ``<scenario>/summary.json`` of the carotid flow solve
 ``artifacts.cycle``       ``<scenario>/summary.json`` of the LV cardiac cycle
 ``artifacts.verification`` ``verification/land2015.json``
+``artifacts.provenance``  ``provenance/steps/<step>.json`` (the record of one executed step)
 ========================  ===========================================================
 
 Units convention (docs/conventions.md): values are SI; a field holding a dimensional float

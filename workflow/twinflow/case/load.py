@@ -187,6 +187,13 @@ def to_canonical(case: Case) -> dict[str, Any]:
     return case.model_dump(mode="json")
 
 
+def image_paths(case: Case) -> list[str]:
+    """The image files of a validated case, in its order (paths as the case resolves them:
+    relative to the project root, else absolute). The canonical form has only their
+    SHA-256; the ingest rule passes these files on its command line."""
+    return [str(image.path) for image in getattr(case.root, "images", [])]
+
+
 def canonical_text(case: Case) -> str:
     return canonical_json(to_canonical(case))
 

@@ -33,6 +33,7 @@ from pydantic import (
 
 from twinflow import units as u
 from twinflow.drugs import DRUGS
+from twinflow.io import sha256_path
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -96,9 +97,20 @@ def _resolve_path(value: str, info: ValidationInfo, what: str) -> str:
 
 
 class Image(Strict):
-    """One input image: a DICOM file or series folder, a NIfTI/MHA volume, or a PNG/JPEG frame."""
+    """One input image: a DICOM file or series folder, a NIfTI/MHA volume, or a PNG/JPEG frame.
 
-    path: str
+    In a case file an image has its ``path``; its SHA-256 (``sha256``, of a folder: of its
+    files' bytes in name order) is computed when the case is validated (given in the file, it
+    must match). The canonical case (``case.json``, settings files) names the image by its
+    hash alone, never by its path (which may hold a patient's name): the path is excluded
+    from :func:`~twinflow.case.load.to_canonical`, and the ingest rule passes the files on
+    its command line (``twinflow ingest --images``), where each is checked against its hash.
+    """
+
+    path: str | None = Field(default=None, exclude=True)
+    """The file or folder, relative to the case file (absent in canonical data)."""
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    """SHA-256 of the image's bytes (computed from ``path`` when the case is validated)."""
     modality: Literal["ultrasound", "echo", "ct", "mr"]
     view: Literal["transversal-cca", "transversal-ica", "longitudinal", "apical-4ch",
                   "apical-2ch", "volume"]
@@ -113,8 +125,8 @@ class Image(Strict):
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, value: str, info: ValidationInfo) -> str:
-        return _resolve_path(value, info, "image")
+    def _exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _resolve_path(value, info, "image")
 
     @field_validator("burned_in_text")
     @classmethod
@@ -125,9 +137,22 @@ class Image(Strict):
         return boxes
 
     @model_validator(mode="after")
-    def _spacing_for_plain_images(self) -> Self:
+    def _path_and_hash(self, info: ValidationInfo) -> Self:
+        ctx = info.context or {}
+        if ctx.get("canonical"):
+            return self
+        if self.path is None:
+            raise ValueError("an image needs its 'path'")
         if self.pixel_spacing is None and re.search(r"\.(png|jpe?g)$", self.path, re.I):
             raise ValueError(f"PNG/JPEG image {Path(self.path).name} needs a pixel_spacing")
+        root = Path(ctx.get("root", os.getcwd()))
+        full = Path(self.path) if Path(self.path).is_absolute() else root / self.path
+        if full.exists():
+            digest = sha256_path(full)
+            if self.sha256 is not None and self.sha256 != digest:
+                raise ValueError(f"image {Path(self.path).name}: sha256 {self.sha256} given, "
+                                 f"the file's is {digest}")
+            object.__setattr__(self, "sha256", digest)
         return self
 
 

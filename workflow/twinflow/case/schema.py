@@ -19,6 +19,7 @@ from twinflow.artifacts.flow import FlowSummary
 from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
 from twinflow.artifacts.images import ImagesManifest, MasksManifest
 from twinflow.artifacts.mesh import CarotidMeshQuality, LVMeshInfo, MeshQuality
+from twinflow.artifacts.provenance import StepRecord
 from twinflow.artifacts.verification import Land2015Result
 from twinflow.case.models import Case
 from twinflow.config import WorkflowConfig
@@ -42,6 +43,7 @@ ARTIFACTS: list[tuple[str, type[BaseModel], str]] = [
     ("inflation-summary", InflationSummary,
      "<scenario>/summary.json (simulate_heart, inflation)"),
     ("land2015-result", Land2015Result, "verification/land2015.json (land2015)"),
+    ("step-record", StepRecord, "provenance/steps/<step>.json (any recorded step)"),
 ]
 
 

@@ -19,13 +19,14 @@ sidecars hold whitelisted values only (:mod:`twinflow.imaging.deid`), the source
 its SHA-256 (not its path, which may contain a name), and log lines carry neither paths nor
 header values.
 
-Run as ``twinflow ingest --settings SETTINGS --out MANIFEST`` (rule ``ingest``).
+Run as ``twinflow ingest --settings SETTINGS --images FILE... --out MANIFEST`` (rule
+``ingest``; the canonical settings name each image by its SHA-256, not by its path).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from twinflow.errors import InputError
 from twinflow.imaging.deid import PROFILE
 from twinflow.imaging.preprocess import DEFAULT_WINDOW, choose_window, normalise
 from twinflow.imaging.read import MedicalImage, read_image
-from twinflow.io import atomic_path, write_json_atomic
+from twinflow.io import atomic_path, read_json, sha256_path, write_json_atomic
 from twinflow.logs import progress
 from twinflow.stages import read_stage_settings
 
@@ -61,18 +62,10 @@ class IngestedImage:
     sidecar: dict[str, Any]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def _check_entry(entry: dict[str, Any], i: int, case: str) -> None:
     where = f"{case}: images[{i}]"
-    if not isinstance(entry, dict) or "path" not in entry:
-        raise InputError(f"{where}: needs at least 'path'")
+    if not isinstance(entry, dict) or not entry.get("path"):
+        raise InputError(f"{where}: no image file (pass the case's images with --images)")
     if entry.get("modality") not in MODALITIES:
         raise InputError(f"{where}: modality {entry.get('modality')!r} is not one of "
                          f"{', '.join(MODALITIES)}")
@@ -133,7 +126,7 @@ def process_image(entry: dict[str, Any], index: int, root: Path,
         "normalisation": method,
         "intensity": "float32, normalised" if method != "none" else "float32, as read",
         "file_units": "NIfTI spacing and origin in mm (ITK convention); JSON values SI",
-        "source": {"index": index, "format": image.source_format, "sha256": _sha256(path),
+        "source": {"index": index, "format": image.source_format, "sha256": sha256_path(path),
                    "spacing_source": image.spacing_source, "colour": image.was_colour,
                    "overlay_pixels_replaced": image.overlay_pixels,
                    "dicom": image.header},
@@ -146,13 +139,35 @@ def process_image(entry: dict[str, Any], index: int, root: Path,
     return IngestedImage(stem, out.to_sitk(), sidecar)
 
 
-def ingest(settings: Path, manifest: Path, root: Path | None = None) -> Path:
+def attach_images(entries: list[dict[str, Any]], images: Sequence[str | Path],
+                  settings: Path) -> list[dict[str, Any]]:
+    """The settings' image entries with ``path`` set to the files given on the command line,
+    each checked against the entry's SHA-256 (the canonical case names images by hash)."""
+    if len(images) != len(entries):
+        raise InputError(f"{settings}: the case lists {len(entries)} image(s), --images gives "
+                         f"{len(images)}")
+    out = []
+    for i, (entry, path) in enumerate(zip(entries, images, strict=True)):
+        if not Path(path).exists():
+            raise InputError(f"{path}: image file not found (images[{i}] of the case)")
+        digest = sha256_path(path)
+        if entry.get("sha256") and entry["sha256"] != digest:
+            raise InputError(f"{path}: SHA-256 {digest[:12]}... does not match images[{i}] of "
+                             f"the case ({entry['sha256'][:12]}..., {settings})")
+        out.append({**entry, "path": str(path)})
+    return out
+
+
+def ingest(settings: Path, manifest: Path, root: Path | None = None,
+           images: Sequence[str | Path] | None = None) -> Path:
     """Ingest every image of a case (stage ``ingest``); returns the manifest path.
 
     ``settings`` is the stage's settings file (``images`` and ``preprocessing`` of the
     case, :mod:`twinflow.stages`); images and sidecars are written beside ``manifest``.
-    Image paths in the case are relative to ``root`` (default: the working directory, the
-    project root where Snakemake runs).
+    ``images`` are the image files in the order of the case (the workflow passes them: the
+    canonical settings name each image by its SHA-256, which must match); without them, the
+    entries' own ``path`` (hand-written settings) is used, relative to ``root`` (default:
+    the working directory, the project root where Snakemake runs).
     """
     manifest = Path(manifest)
     out_dir = manifest.parent
@@ -161,6 +176,11 @@ def ingest(settings: Path, manifest: Path, root: Path | None = None) -> Path:
     entries = case["images"]
     if not entries:
         raise InputError(f"{settings}: case lists no images")
+    if images is not None:
+        entries = attach_images(entries, images, Path(settings))
+    else:  # hand-written settings may name the files (the canonical form never does)
+        raw = read_json(settings, "settings file")["images"]
+        entries = [{**e, "path": r.get("path")} for e, r in zip(entries, raw, strict=True)]
     for i, entry in enumerate(entries):
         _check_entry(entry, i, str(settings))
     processed = [process_image(e, i, root, case["preprocessing"])

@@ -1,0 +1,2 @@
+"""Provenance: step records (:mod:`.record`), the case's Workflow Run RO-Crate
+(:mod:`.crate`, stage ``provenance``) and ``twinflow replay`` (:mod:`.replay`)."""
