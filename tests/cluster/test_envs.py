@@ -32,7 +32,9 @@ ENV_ONLY = {
 }
 #: pyproject dependencies no rule environment needs, and why.
 NOT_IN_ENVS = {"snakemake": "runs the workflow, outside the jobs",
-               "snakemake-executor-plugin-slurm": "submits the jobs, outside them"}
+               "snakemake-executor-plugin-slurm": "submits the jobs, outside them",
+               "psutil": "twinflow run/status look for live runs, outside the jobs",
+               "tabulate": "twinflow status prints its table, outside the jobs"}
 ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 
 

@@ -15,12 +15,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.conftest import package_env, project_copy, run_cli
+from tests.imaging.test_read_ingest import IDENTIFIERS as INGEST_IDENTIFIERS
+from tests.imaging.test_read_ingest import write_us_dicom
 from tests.provenance.validator import must_issues, validate
 from twinflow.artifacts.provenance import StepRecord
 
@@ -185,27 +184,9 @@ IDENTIFIERS = {"PatientName": "DOE^JOHN", "PatientID": "12345678",
 
 
 def _write_dicom(path: Path) -> None:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = pydicom.Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, \
-        meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality = "US"
-    for key, value in IDENTIFIERS.items():
-        setattr(ds, key, value)
-    rng = np.random.default_rng(3)
-    array = rng.integers(0, 255, (96, 128)).astype(np.uint8)
-    ds.Rows, ds.Columns = array.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelSpacing = [0.1, 0.1]
-    ds.PixelData = array.tobytes()
     path.parent.mkdir(parents=True)
-    ds.save_as(path, enforce_file_format=True)
+    array = np.random.default_rng(3).integers(0, 255, (96, 128))
+    write_us_dicom(path, array, **IDENTIFIERS)
 
 
 def test_no_dicom_identifier_reaches_the_results_or_the_crate(tmp_path: Path) -> None:
@@ -231,7 +212,7 @@ def test_no_dicom_identifier_reaches_the_results_or_the_crate(tmp_path: Path) ->
     assert [f.source for f in ingest.inputs if f.role == "images"] == ["source-image-1"]
     assert "{source:source-image-1}" in ingest.command
     needles = ["DOE", "JOHN", "12345678", "Quirkwood", "20190312", "19500101",
-               "2019-03-12", "1950-01-01"]
+               "2019-03-12", "1950-01-01", *INGEST_IDENTIFIERS.values()]
     hits = [f"{p.relative_to(case)}: {n}" for p in case.rglob("*") if p.is_file()
             for n in needles if n.encode() in p.read_bytes()]
     assert hits == []

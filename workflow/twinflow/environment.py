@@ -33,6 +33,8 @@ import platform
 from pathlib import Path
 from typing import Any, Final
 
+from twinflow.io import flatten
+
 #: CPU flags (``/proc/cpuinfo`` names) that select different floating-point kernels.
 ISA_FLAGS: Final[tuple[str, ...]] = (
     "sse4_2", "avx", "fma", "avx2", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
@@ -151,17 +153,8 @@ def numerics_fingerprint(ort_threads: int | None = None) -> dict[str, Any]:
     }
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
-
-
 def fingerprint_differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Dotted keys (``"cpu.isa"``, ``"openblas.numpy.core"``) whose values differ between two
     fingerprints, including keys present in only one; sorted."""
-    a, b = _flatten(recorded), _flatten(current)
+    a, b = flatten(recorded), flatten(current)
     return sorted(k for k in a.keys() | b.keys() if a.get(k, ...) != b.get(k, ...))

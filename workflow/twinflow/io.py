@@ -57,6 +57,16 @@ def canonical_json(data: Any) -> str:
                       allow_nan=False) + "\n"
 
 
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested JSON document as ``{"dotted.key": leaf}`` (lists are leaves)."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as canonical JSON to ``path`` atomically."""
     return write_text_atomic(path, canonical_json(data))

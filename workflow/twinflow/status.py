@@ -37,9 +37,9 @@ import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from twinflow.errors import TwinflowError
+from twinflow.io import flatten
 from twinflow.processes import incomplete_outputs, last_error_line, live_commands
 from twinflow.workflow import project_config, project_root, snakemake_exe
 
@@ -144,15 +144,6 @@ def _same_content(path: Path, recorded: str | None) -> bool:
         return False
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
-
-
 def changed_keys(settings_file: Path, case_json: Path, stage: str,
                  scenario: str | None) -> list[str]:
     """Keys of a settings slice that differ from the slice of the last validated case.json
@@ -164,7 +155,7 @@ def changed_keys(settings_file: Path, case_json: Path, stage: str,
         old = stage_settings(json.loads(case_json.read_text()), stage, scenario)
     except (OSError, ValueError, KeyError):
         return []
-    a, b = _flatten(old), _flatten(new)
+    a, b = flatten(old), flatten(new)
     return [f"{k}: {a.get(k, '-')} -> {b.get(k, '-')}" for k in sorted(a.keys() | b.keys())
             if a.get(k) != b.get(k)]
 
