@@ -85,7 +85,7 @@ def test_sigkill_during_a_solve_then_resume(tmp_path: Path) -> None:
                    timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "stale lock" in proc.stderr
-    assert executed(proc.stdout + proc.stderr) == Counter(simulate_flow=1, report=1)
+    assert executed(proc.stdout + proc.stderr) == Counter(simulate_flow=1, report=1, provenance=1)
     summary = FlowSummary.read(out_dir / "summary.json")
     rows = (out_dir / "series.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 200  # header + every step of the 1 s cycle at 5 ms

@@ -34,22 +34,24 @@ def test_status_reads_done_outdated_failed_and_missing(tmp_path: Path) -> None:
 
     steps = status(project, "cases/tube.yaml", "cases/other.yaml")
     assert {k[1] for k in steps if k[0] == "tube"} == {"canonical", "mesh_tube",
-                                                        "simulate_flow", "report"}
+                                                        "simulate_flow", "report",
+                                                        "provenance"}
     assert {s["state"] for k, s in steps.items() if k[0] == "tube"} == {"done"}
     assert {s["state"] for k, s in steps.items() if k[0] == "other"} == {"missing"}
     assert steps[("tube", "simulate_flow")]["scenario"] == "baseline"
     table = run_cli("status", "cases/tube.yaml", cwd=project, env=package_env(project))
-    assert table.returncode == 0 and "4 done" in table.stdout, table.stdout
+    assert table.returncode == 0 and "5 done" in table.stdout, table.stdout
 
     time.sleep(1.1)
     case.write_text(TUBE.replace("cell_size: 1.5 mm", "cell_size: 2 mm"))
     steps = status(project, "cases/tube.yaml")
     assert {k[1]: s["state"] for k, s in steps.items()} == {
         "canonical": "outdated", "mesh_tube": "outdated", "simulate_flow": "outdated",
-        "report": "outdated"}
+        "report": "outdated", "provenance": "outdated"}
     mesh = steps[("tube", "mesh_tube")]["detail"]
     assert "settings/mesh_tube.json" in mesh and "mesh.cell_size: 0.0015 -> 0.002" in mesh
     assert "cases/tube.yaml" in steps[("tube", "canonical")]["detail"]
+    assert "upstream re-runs: canonical, mesh_tube" in steps[("tube", "provenance")]["detail"]
     for rule in ("simulate_flow", "report"):  # not their own settings: the mesh re-runs
         detail = steps[("tube", rule)]["detail"]
         assert "settings" not in detail and "upstream re-runs: mesh_tube" in detail, detail

@@ -163,13 +163,18 @@ def changed_keys(settings_file: Path, case_json: Path, stage: str,
 # --------------------------------------------------------------------------- steps
 
 
-def _where(output: str, cases: set[str], per_scenario: bool) -> tuple[str, str | None] | None:
-    """(case, scenario) of an output ``<results>/<case>/[<scenario>/]...``."""
+def _where(output: str, cases: set[str], rule: str,
+           per_scenario: bool) -> tuple[str, str | None] | None:
+    """(case, scenario) of an output ``<results>/<case>/[<scenario>/]...`` or of a step
+    record ``<results>/<case>/provenance/steps/<rule>[-<scenario>].json``."""
     parts = Path(output).parts
     for i, part in enumerate(parts[:-1]):
         if part in cases:
-            scenario = parts[i + 1] if per_scenario and i + 2 < len(parts) else None
-            return part, scenario
+            if not per_scenario or i + 2 >= len(parts):
+                return part, None
+            if parts[i + 1:-1] == ("provenance", "steps"):
+                return part, Path(output).stem.removeprefix(f"{rule}-")
+            return part, parts[i + 1]
     return None
 
 
@@ -227,7 +232,7 @@ def collect(root: Path, cases: dict[str, Path], patterns: list[str],
     job_rows: dict[tuple[str, str, str | None], list[_Row]] = {}
     for row in rows:
         per_scenario = row.rule in STAGES and STAGES[row.rule].per_scenario
-        where = _where(row.output, set(cases), per_scenario)
+        where = _where(row.output, set(cases), row.rule, per_scenario)
         if where is None:
             continue
         key = (where[0], row.rule, where[1])
