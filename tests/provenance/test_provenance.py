@@ -224,3 +224,53 @@ def test_no_dicom_identifier_reaches_the_results_or_the_crate(tmp_path: Path) ->
     proc = _cli(project, "replay", "results/us")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert "results/us/images/00-longitudinal.nii.gz" in proc.stdout
+
+
+# --------------------------------------------------------------------------- wall clock
+
+PHYSICAL_TIMES = {"contraction_time_s", "relaxation_time_s", "onset_s", "time_step_s",
+                  "period_s", "analysed_from_s"}
+
+
+def _fields(model: type, seen: set[type]) -> set[str]:
+    """Field names of a pydantic model and of the models nested in it (not below a field that
+    replay skips whole, such as ``timing``)."""
+    from pydantic import BaseModel
+
+    from twinflow.provenance.compare import TIMING_KEYS
+
+    if model in seen:
+        return set()
+    seen.add(model)
+    names = set(model.model_fields)
+    for name, field in model.model_fields.items():
+        if name in TIMING_KEYS:
+            continue
+        for arg in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                names |= _fields(arg, seen)
+    return names
+
+
+def test_replay_skips_every_wall_clock_field_and_only_those(tmp_path: Path) -> None:
+    """Every time-in-seconds field of an artifact is either physics (compared) or wall clock
+    (in compare.TIMING_KEYS, not compared): a new one must be put on one side. The carotid
+    mesher's meshing_time_s once made a replay of mesh_carotid fail."""
+    from twinflow.case.schema import ARTIFACTS
+    from twinflow.provenance.compare import TIMING_KEYS, compare_json
+
+    seen: set[type] = set()
+    names = set().union(*(_fields(model, seen) for _, model, _ in ARTIFACTS))
+    timed = {n for n in names if "time" in n and n.endswith("_s")}
+    assert "meshing_time_s" in timed and "wall_time_s" in timed
+    assert timed <= TIMING_KEYS | PHYSICAL_TIMES, timed - TIMING_KEYS - PHYSICAL_TIMES
+    assert {"meshing_time_s", "extrusion_time_s", "wall_time_s"} <= TIMING_KEYS
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"cells": 23294, "meshing_time_s": 59.2,
+                             "wall_mesh": {"extrusion_time_s": 5.2}}))
+    b.write_text(json.dumps({"cells": 23294, "meshing_time_s": 33.2,
+                             "wall_mesh": {"extrusion_time_s": 4.1}}))
+    assert compare_json(a, b).ok
+    b.write_text(json.dumps({"cells": 23295, "meshing_time_s": 59.2,
+                             "wall_mesh": {"extrusion_time_s": 5.2}}))
+    assert not compare_json(a, b).ok

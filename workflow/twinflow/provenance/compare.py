@@ -51,7 +51,9 @@ from twinflow.io import sha256_path
 RTOL = 1e-6
 ATOL = 1e-15
 TIMING_KEYS = frozenset({"timing", "timings", "wall_time_s", "seconds_per_step",
-                         "seconds_per_solve"})
+                         "seconds_per_solve", "meshing_time_s", "extrusion_time_s"})
+"""Wall-clock fields of the artifacts (FlowSummary.timing, CycleSummary.timings,
+*.wall_time_s, MeshQuality.meshing_time_s, wall mesh extrusion_time_s): never compared."""
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 

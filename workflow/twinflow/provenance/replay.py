@@ -212,9 +212,29 @@ def _extra_files(case_dir: Path, root: Path, records: list[StepRecord],
                             "extra file", "-", False, "no step record names it"))
 
 
+def step_env(rec: StepRecord) -> dict[str, str]:
+    """The environment a step is replayed in: this one, with the thread variables the step
+    ran with (numerics fingerprint ``env``: Snakemake sets OMP_NUM_THREADS & co. from the
+    job's threads) set, or unset, as recorded."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for key, value in (rec.numerics.get("env") or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    return env
+
+
+def _replayed_as_recorded(key: str) -> bool:
+    """Fingerprint keys that step_env gives each replayed step (its thread variables and
+    the BLAS thread counts they set), so a difference in this process does not count."""
+    return key.startswith("env.") or (key.startswith("openblas.") and key.endswith(".threads"))
+
+
 def environment_changes(records: list[StepRecord], root: Path) -> list[str]:
     """Differences between the recorded environments and this one (versions, CPU, the
-    numerics fingerprint: numpy SIMD paths, OpenBLAS kernel, threads ...)."""
+    numerics fingerprint: numpy SIMD paths, OpenBLAS kernel ...; not the thread variables,
+    which :func:`step_env` replays)."""
     from twinflow.environment import fingerprint_differences, numerics_fingerprint
 
     now, host = versions(root), host_kind()
@@ -223,7 +243,8 @@ def environment_changes(records: list[StepRecord], root: Path) -> list[str]:
     for rec in records:
         if rec.numerics:
             for key in fingerprint_differences(rec.numerics, current):
-                changes[f"numerics {key}"] = f"numerics: {key}"
+                if not _replayed_as_recorded(key):
+                    changes[f"numerics {key}"] = f"numerics: {key}"
         for key, value in rec.versions.items():
             if key != "twinflow_git_commit" and now.get(key, "absent") != value:
                 changes[key] = f"{key} {value} -> {now.get(key, 'absent')}"
@@ -300,8 +321,7 @@ def replay(case_dir: Path, only: str | None = None, scratch: Path | None = None,
             t0 = time.perf_counter()
             with open(logs / f"{sid}.log", "w") as out:
                 proc = subprocess.run(_command(rec, located), cwd=work, stdout=out,
-                                      stderr=subprocess.STDOUT,
-                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                      stderr=subprocess.STDOUT, env=step_env(rec))
             seconds = time.perf_counter() - t0
             if proc.returncode != 0:
                 rows.append(Row(sid, "re-run", f"exit {proc.returncode}", "exit 0", False,
