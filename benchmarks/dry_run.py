@@ -48,8 +48,8 @@ def make_project(folder: Path, n_cases: int, source: Path = ROOT) -> Path:
     ``cases/cohort/``."""
     project = folder / "project"
     project.mkdir()
-    for item in ("Snakefile", "rules", "config", "profiles", "cases", "schemas", "models",
-                 "workflow"):
+    for item in ("Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas",
+                 "models", "workflow"):
         src = source / item
         if src.is_dir():
             shutil.copytree(src, project / item,
