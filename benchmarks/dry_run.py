@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from twinflow.workflow import PROJECT_FILES
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
 
@@ -48,8 +50,7 @@ def make_project(folder: Path, n_cases: int, source: Path = ROOT) -> Path:
     ``cases/cohort/``."""
     project = folder / "project"
     project.mkdir()
-    for item in ("Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas",
-                 "models", "workflow"):
+    for item in (*PROJECT_FILES, "workflow"):
         src = source / item
         if src.is_dir():
             shutil.copytree(src, project / item,

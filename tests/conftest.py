@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twinflow.workflow import PROJECT_FILES
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
@@ -39,8 +41,7 @@ def project_copy(tmp_path: Path, package: bool = False) -> Path:
     """
     dst = tmp_path / "project"
     dst.mkdir()
-    items = ["Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas", "models"]
-    for item in items + (["workflow"] if package else []):
+    for item in [*PROJECT_FILES, *(["workflow"] if package else [])]:
         src = ROOT / item
         if src.is_dir():
             shutil.copytree(src, dst / item,

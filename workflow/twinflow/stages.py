@@ -298,11 +298,16 @@ def _sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def code_manifest(stage: str) -> dict[str, str]:
-    """``{"twinflow/...py": sha256}`` of the files ``stage`` runs (:func:`code_files`)."""
+def module_manifest(module: str) -> dict[str, str]:
+    """``{"twinflow/...py": sha256}`` of ``module``'s import closure (:func:`code_files`)."""
     base = PACKAGE_DIR.parent
     return {Path(name).relative_to(base).as_posix(): _sha256(name)
-            for name in code_files(STAGES[stage].module)}
+            for name in code_files(module)}
+
+
+def code_manifest(stage: str) -> dict[str, str]:
+    """``{"twinflow/...py": sha256}`` of the files ``stage`` runs (:func:`code_files`)."""
+    return module_manifest(STAGES[stage].module)
 
 
 def write_code_manifest(stage: str, folder: str | os.PathLike[str]) -> Path:

@@ -34,6 +34,10 @@ from twinflow.processes import live_snakemake, locks
 
 log = logging.getLogger(__name__)
 
+#: What a project folder holds besides the package (``workflow/``): a copy of these runs.
+PROJECT_FILES = ("Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas",
+                 "models")
+
 
 def project_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()

@@ -3,9 +3,10 @@
 The rule of a stage passes the files it declares as ``--record-io`` (canonical JSON
 ``{"inputs": {role: path | [paths]}, "outputs": {...}, "scenario": id | null}``, built by
 ``step_record()`` in ``rules/case.smk``; ``code`` inputs are left out and summarised by
-``code_sha256``) and the record's path as a second ``log:`` entry, so Snakemake keeps the
-record and never re-runs a step because of it. On MPI rank 0 the stage runs between two UTC
-time stamps; after it returns, every declared input and output is hashed (SHA-256) and the
+``code_sha256``) and the record's path, one of the rule's outputs (so the provenance rule,
+which reads every record of a case, runs again whenever a step does). On MPI rank 0 the
+stage runs between two UTC time stamps; after it returns, every declared input and output
+is hashed (SHA-256) and the
 :class:`~twinflow.artifacts.provenance.StepRecord` is written atomically. A failing stage
 writes no record.
 
@@ -170,17 +171,15 @@ def numerics() -> dict[str, Any]:
 
 
 def code_sha256(stage: str) -> str:
-    """SHA-256 over the stage's code closure (the rule's ``code`` inputs), in path order."""
+    """SHA-256 of the stage's code manifest (:func:`twinflow.stages.module_manifest`: each
+    module of its import closure with its SHA-256, as canonical JSON)."""
     import hashlib
 
-    from twinflow.stages import PACKAGE_DIR, STAGES, code_files
+    from twinflow.io import canonical_json
+    from twinflow.stages import STAGES, module_manifest
 
     module = STAGES[stage].module if stage in STAGES else f"twinflow.{_EXTRA_MODULES[stage]}"
-    h = hashlib.sha256()
-    for path in code_files(module):
-        h.update(Path(path).relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
-        h.update(Path(path).read_bytes())
-    return h.hexdigest()
+    return hashlib.sha256(canonical_json(module_manifest(module)).encode()).hexdigest()
 
 
 #: Recorded commands that are not stages of :data:`twinflow.stages.STAGES`.
