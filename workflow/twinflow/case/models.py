@@ -451,8 +451,76 @@ class LVPhysics(Strict):
     activation: Activation = Field(default_factory=Activation)
     circulation: Circulation = Field(default_factory=Circulation)
     boundary: MechanicsBoundary = Field(default_factory=MechanicsBoundary)
-    end_diastolic_pressure: u.Pressure = "8 mmHg"  # type: ignore[assignment]
-    """Target for ``inflation`` studies and initial filling."""
+
+
+class BloodPressure(Strict):
+    """Cuff (brachial) blood pressure."""
+
+    systolic: u.Pressure
+    diastolic: u.Pressure
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Self:
+        mmhg = 133.322387415
+        sbp, dbp = self.systolic / mmhg, self.diastolic / mmhg  # type: ignore[operator]
+        if not 60 <= sbp <= 260:
+            raise ValueError(f"systolic pressure {sbp:g} mmHg outside 60-260 mmHg")
+        if not 30 <= dbp <= 150:
+            raise ValueError(f"diastolic pressure {dbp:g} mmHg outside 30-150 mmHg")
+        if not dbp < sbp:
+            raise ValueError(f"diastolic pressure {dbp:g} mmHg not below the systolic {sbp:g}")
+        return self
+
+
+class ClinicalMeasurements(Strict):
+    """What the clinic measured on the patient (LV cases); the personalisation targets.
+
+    Volumes default to the ones reconstructed from the case's end-diastolic and end-systolic
+    images; a value given here overrides the image-derived one (summary.json ``personalisation``
+    names the source of every target). ``ejection_fraction`` alone sets the end-systolic
+    volume from the end-diastolic one (ESV = EDV (1 - EF)).
+    """
+
+    blood_pressure: BloodPressure | None = None
+    """Cuff systolic/diastolic pressure; without it the baseline is not personalised."""
+    heart_rate: u.Frequency | None = None
+    """Sets ``physics.circulation.heart_rate`` (which must then be left out or agree)."""
+    end_diastolic_pressure: u.Pressure | None = None
+    """LV end-diastolic pressure (catheter or echo estimate); default 8 mmHg (middle of the
+    5-12 mmHg normal range, reference-data.md), said so in the outputs."""
+    end_diastolic_volume: u.Volume | None = None
+    end_systolic_volume: u.Volume | None = None
+    ejection_fraction: Annotated[u.Fraction, Field(gt=0, lt=1)] | None = None  # type: ignore[valid-type]
+    lv_mass: u.Mass | None = None
+    """Recorded for the report; not a calibration target."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.heart_rate is not None and not 0.5 <= self.heart_rate <= 3.5:  # type: ignore[operator]
+            raise ValueError(f"heart rate {self.heart_rate * 60:g} bpm outside 30-210 bpm")  # type: ignore[operator]
+        edp = self.end_diastolic_pressure
+        if edp is not None and not 0 < edp / 133.322387415 <= 40:  # type: ignore[operator]
+            raise ValueError(f"end-diastolic pressure {edp / 133.322387415:g} mmHg outside "  # type: ignore[operator]
+                             "0-40 mmHg")
+        edv, esv, ef = self.end_diastolic_volume, self.end_systolic_volume, self.ejection_fraction
+        if edv is not None and esv is not None:
+            if not esv < edv:  # type: ignore[operator]
+                raise ValueError("end-systolic volume not below the end-diastolic volume")
+            if ef is not None and abs(1 - esv / edv - ef) > 0.01:  # type: ignore[operator]
+                raise ValueError(f"ejection fraction {ef:g} disagrees with the volumes "
+                                 f"({1 - esv / edv:.3f}); give two of the three")  # type: ignore[operator]
+        return self
+
+
+class Personalisation(Strict):
+    """Calibration of the baseline to ``measurements`` (LV cycle studies)."""
+
+    max_beats: Annotated[int, Field(ge=2, le=60)] = 12
+    """Budget of 3D beats for the active/circulation calibration."""
+    pressure_tolerance: u.PositivePressure = "3 mmHg"  # type: ignore[assignment]
+    """Systolic and diastolic pressure must match within this."""
+    volume_tolerance: Annotated[u.Fraction, Field(gt=0)] = 0.05  # type: ignore[valid-type]
+    """EDV and ESV must match within this fraction."""
 
 
 # --------------------------------------------------------------------------- shared
@@ -578,6 +646,24 @@ class LeftVentricleCase(CaseBase):
     anatomy: Literal["left-ventricle"]
     geometry: LVGeometry = Field(default_factory=LVGeometry)
     physics: LVPhysics = Field(default_factory=LVPhysics)
+    measurements: ClinicalMeasurements = Field(default_factory=ClinicalMeasurements)
+    personalisation: Personalisation = Field(default_factory=Personalisation)
+
+    @model_validator(mode="after")
+    def _heart_rate(self) -> Self:
+        """``measurements.heart_rate`` sets the circulation's heart rate."""
+        hr = self.measurements.heart_rate
+        circ = self.physics.circulation
+        if hr is None:
+            return self
+        if "heart_rate" in circ.model_fields_set and not math.isclose(
+                circ.heart_rate, hr, rel_tol=1e-9):  # type: ignore[arg-type]
+            raise ValueError("physics.circulation.heart_rate disagrees with "
+                             "measurements.heart_rate (give one)")
+        # already validated (SI float): set without re-validating the quantity text
+        object.__setattr__(circ, "heart_rate", hr)
+        circ.model_fields_set.add("heart_rate")
+        return self
 
     @model_validator(mode="after")
     def _images_for_source(self) -> Self:
