@@ -36,8 +36,11 @@ def _inflate_from_zero(model) -> float:
     return model.newton.volume()
 
 
-def test_unloaded_reference_reinflates_to_ed_volume(coarse_lv):
-    from twinflow.physics.heart.unloading import unload
+def test_unloaded_reference_reinflates_to_ed_volume(coarse_lv, tmp_path):
+    from mpi4py import MPI
+
+    from twinflow.physics.heart.model import build_lv
+    from twinflow.physics.heart.unloading import unload, write_reference_mesh
 
     model = _model(coarse_lv)
     x_ed = model.mesh.geometry.x.copy()
@@ -60,7 +63,13 @@ def test_unloaded_reference_reinflates_to_ed_volume(coarse_lv):
     assert np.array_equal(x_unloaded[on_base, 2], x_ed[on_base, 2])
     # a fresh ramp from zero load at the unloaded coordinates gives the ED cavity volume ...
     assert _inflate_from_zero(model) == pytest.approx(v_ed, rel=1e-2)
-    # ... also in a freshly built model given only those coordinates
+    # ... also in a model built from the written unloaded mesh
+    written = write_reference_mesh(model, tmp_path / "unloaded" / "mesh.xdmf")
+    fresh = build_lv(written, json.loads(coarse_lv[1].read_text()), MPI.COMM_WORLD)
+    assert fresh.z_base == pytest.approx(model.z_base, abs=1e-12)
+    assert fresh.reference_volume == pytest.approx(result.unloaded_volume_m3, rel=1e-12)
+    assert _inflate_from_zero(fresh) == pytest.approx(v_ed, rel=1e-2)
+    # ... and in a freshly built model given only those coordinates
     fresh = _model(coarse_lv)
     fresh.mesh.geometry.x[:] = x_unloaded
     assert fresh.newton.volume() == pytest.approx(result.unloaded_volume_m3, rel=1e-12)

@@ -77,6 +77,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
 import dolfinx
@@ -256,6 +257,26 @@ def move_reference(model: LVModel, coordinates: np.ndarray) -> None:
     model.mesh.geometry.x[:] = coordinates
     model.newton._factorised = False
     model.newton._border_valid = False
+
+
+def write_reference_mesh(model: LVModel, path: Path) -> Path:
+    """Write the model's current reference (e.g. the unloaded one) with its facet tags as an
+    LV mesh file of the ``mesh_lv`` stage's format (XDMF + HDF5, cells tagged MYOCARDIUM), so
+    :func:`~twinflow.physics.heart.model.build_lv` can start from it. The base plane is
+    unchanged by the unloading: without a ``mesh.json`` beside it, ``build_lv`` takes the top
+    plane, which is the same ``z_base``."""
+    from types import SimpleNamespace
+
+    from twinflow.geometry import tags
+    from twinflow.geometry.mesh_io import write_tagged_mesh
+
+    mesh = model.mesh
+    tdim = mesh.topology.dim
+    n_cells = mesh.topology.index_map(tdim).size_local
+    cell_tags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(n_cells, dtype=np.int32),
+                                      np.full(n_cells, tags.MYOCARDIUM, dtype=np.int32))
+    data = SimpleNamespace(mesh=mesh, cell_tags=cell_tags, facet_tags=model.facet_tags)
+    return write_tagged_mesh(data, Path(path), mesh.comm)
 
 
 def _inflate(model: LVModel, edp: float, warm: bool, steps: int, k: int) -> int:
