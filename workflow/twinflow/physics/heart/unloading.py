@@ -162,7 +162,8 @@ def unload(model: LVModel, edp: float, *, loaded_coordinates: np.ndarray | None 
     pressure and tension zero) and ``model.reference_volume`` is the unloaded cavity volume.
     Raises :class:`UnloadingError` (mesh and model back at the ED geometry, zero load) when
     the iteration does not converge in ``max_iterations``, an iterate cannot be inflated to
-    the EDP, or the update inverts cells.
+    the EDP, the update inverts cells, or the fixed point re-inflates to a cavity volume
+    more than ``volume_acceptance`` off the ED one.
     """
     t0 = time.perf_counter()
     mesh = model.mesh
@@ -236,6 +237,7 @@ def unload(model: LVModel, edp: float, *, loaded_coordinates: np.ndarray | None 
     except BaseException:
         move_reference(model, x_ed)
         model.reset()
+        model.reference_volume = v_ed
         raise
     if not np.allclose(x[base_z, 2], x_ed[base_z, 2], rtol=0, atol=1e-12):
         raise AssertionError("unloading moved the base out of its plane")  # pragma: no cover
