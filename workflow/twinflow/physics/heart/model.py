@@ -75,6 +75,9 @@ class LVModel:
     reference_volume: float
     """Cavity volume of the unloaded (mesh) configuration (m^3)."""
     stress_expr: Any = None
+    passive_scale: Any = None
+    """Factor on the passive strain energy (a ``Constant``, 1.0 as built; see
+    :class:`ScaledPassive`): a calibration sets it without rebuilding the forms."""
 
     def snapshot(self) -> tuple[np.ndarray, float]:
         """A copy of the state (displacement/pressure fields) and the cavity pressure."""
@@ -133,7 +136,8 @@ def build_lv(mesh_xdmf: Path, case: dict[str, Any], comm: Any, degree: int = 2,
                          quadrature_degree=quadrature_degree)
     f0, s0, n0 = fibres.f0_q, fibres.s0_q, fibres.n0_q
     m = phys["material"]
-    material = passive_material(m, f0, s0)
+    passive_scale = dolfinx.fem.Constant(mesh, 1.0)
+    material = ScaledPassive(passive_material(m, f0, s0), passive_scale)
     comp = phys.get("compressibility", {"kind": "incompressible"})
     compressibility = (Incompressible() if comp["kind"] == "incompressible"
                        else Compressible(kappa=float(comp["bulk_modulus"])))
@@ -158,13 +162,41 @@ def build_lv(mesh_xdmf: Path, case: dict[str, Any], comm: Any, degree: int = 2,
         springs=springs, degree=degree, quadrature_degree=quadrature_degree)
     newton = CavityNewton(problem, pressure, tags.ENDO, z_base)
     model = LVModel(mesh, facet_tags, problem, newton, pressure, Ta, fibres, z_base,
-                    newton.volume())
+                    newton.volume(), passive_scale=passive_scale)
     # output at cell midpoints (not quadrature points): the same model with the UFL rule
     f_r, s_r, n_r = fibres.rule
     model.stress_expr = fibre_stress_expression(
-        problem, passive_material(m, f_r, s_r), ActiveTension(f_r, s_r, n_r, Ta, transverse),
+        problem, ScaledPassive(passive_material(m, f_r, s_r), passive_scale),
+        ActiveTension(f_r, s_r, n_r, Ta, transverse),
         compressibility, f_r)
     return model
+
+
+@dataclass
+class ScaledPassive:
+    r"""A passive law with its strain energy scaled: :math:`\Psi = s\,\Psi_{pas}(\mathbf F)`.
+
+    :math:`s` (``scale``, a ``Constant``, dimensionless) multiplies every stiffness of the law
+    together (for Holzapfel--Ogden :math:`a, a_f, a_s, a_{fs}`; Guccione :math:`C`; neo-Hookean
+    :math:`\mu`), the exponents unchanged: a one-parameter passive calibration (Asner et al.
+    2016, Biomech Model Mechanobiol 15:1121, scale the Holzapfel--Ogden stiffnesses with the
+    exponents fixed in the same spirit; Finsberg et al. 2018, Int J Numer Meth Biomed Eng
+    34:e2982, fit the linear stiffness). Only the passive stress scales: the volumetric term
+    (the hydrostatic multiplier or the penalty) and the active stress are separate terms of
+    the potential, and the fibre-stress output scales its passive part the same way.
+    Attributes of the law (``f0``, ``a`` ...) read through.
+    """
+
+    law: Any
+    scale: Any
+
+    def strain_energy(self, F: Any) -> Any:
+        return self.scale * self.law.strain_energy(F)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "law":  # not yet set (copy/pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.law, name)
 
 
 def passive_material(m: dict[str, Any], f0: Any, s0: Any) -> Any:
