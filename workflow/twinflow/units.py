@@ -179,6 +179,7 @@ TimePoint = quantity_type("[time]", "a time", "0.5 s", ge=0)
 Area = quantity_type("[length] ** 2", "an area", "1.9 m**2", gt=0)
 Volume = quantity_type("[length] ** 3", "a volume", "120 mL", gt=0)
 Duration = quantity_type("[time]", "a duration", "0.9 s", gt=0)
+NonNegativeDuration = quantity_type("[time]", "a duration", "0.4 s", ge=0)
 Age = quantity_type("[time]", "an age", "63 year", ge=0, le=4.7e9)  # <= 150 years
 Mass = quantity_type("[mass]", "a mass", "80 kg", gt=0)
 Density = quantity_type("[mass] / [length] ** 3", "a density", "1050 kg/m**3", gt=0)

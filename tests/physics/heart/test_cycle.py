@@ -47,5 +47,32 @@ def test_short_coupled_run_outputs(coarse_lv, tmp_path):
     assert s.stroke_volume_m3 == pytest.approx(s.edv_m3 - s.esv_m3, abs=1e-12 * s.edv_m3)
     assert s.ejection_fraction == pytest.approx(s.stroke_volume_m3 / s.edv_m3, rel=1e-9)
     assert s.beats[-1].edv_m3 == s.edv_m3 and s.beats[-1].steps == 8
+    # the aortic valve stays shut in filling: no ejection gradient
+    assert s.peak_lv_aortic_gradient_pa is None
     assert (tmp_path / "o" / "pv_loop.png").stat().st_size > 1000
     assert (tmp_path / "o" / "fields.xdmf").is_file()
+
+
+def test_ejection_gradient_of_a_coupled_run(coarse_lv, tmp_path):
+    """Through the first ejection (calcium onset 0.1 s; 46 steps of 5 ms): the summary's
+    peak LV-aortic pressure difference is that of the series' samples with forward aortic
+    flow; with the HMT length and velocity dependence of the tension (the case defaults)
+    the ejection is physiological: peak aortic flow < 1 L/s and a gradient of a few mmHg
+    (the constant tension ejected at ~4 L/s with a 33 mmHg gradient, docs/lv-cycle.md)."""
+    from twinflow.physics.heart.cycle import run_cycle
+    from twinflow.physics.heart.settings import CycleSettings
+
+    mesh, case = coarse_lv
+    out = run_cycle(mesh, case, drug_effects_of(case), tmp_path / "o",
+                    CycleSettings(time_step=0.005, max_beats=1, max_steps=46, output_every=0))
+    s = CycleSummary.read(out)
+    assert s.activation.length_dependence == 1.45
+    assert s.activation.velocity_dependence_s == pytest.approx(0.407)
+    rows = list(csv.DictReader((tmp_path / "o" / "series.csv").open()))
+    ejecting = [r for r in rows if float(r["Q_AV_mL_per_s"]) > 0]
+    assert len(ejecting) >= 5
+    gradient = max(float(r["p_LV_mmHg"]) - float(r["p_AR_SYS_mmHg"]) for r in ejecting)
+    assert s.peak_lv_aortic_gradient_pa == pytest.approx(gradient * MMHG, rel=1e-6)
+    assert s.beats[-1].peak_lv_aortic_gradient_pa == s.peak_lv_aortic_gradient_pa
+    assert 0 < gradient < 8.0
+    assert max(float(r["Q_AV_mL_per_s"]) for r in rows) < 1000.0

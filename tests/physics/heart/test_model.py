@@ -30,3 +30,37 @@ def test_cycle_uses_unit_fibres_at_quadrature_points(coarse_lv):
     f1 = model.fibres.f0
     mean_p1 = dolfinx.fem.assemble_scalar(dolfinx.fem.form(ufl.inner(f1, f1) * pb.dx)) / vol
     assert mean_p1 < 0.95
+
+
+def test_case_sets_the_length_and_velocity_dependence(coarse_lv):
+    """physics.activation.length_dependence / velocity_dependence reach the forms: the demo
+    case's defaults (HMT 1998: 1.45, 0.407 s), with the stretch of the last step refreshed at
+    the start of a step and the rate off for quasi-static loading; 0 and 0 give the former
+    constant-tension form (no stretch history)."""
+    import numpy as np
+    from mpi4py import MPI
+
+    from twinflow.physics.heart.model import build_lv
+
+    mesh, case = coarse_lv
+    settings = json.loads(case.read_text())
+    model = build_lv(mesh, settings, MPI.COMM_WORLD)
+    assert model.problem.active.beta0 == 1.45
+    rate = model.stretch_rate
+    assert rate is not None and rate.c0 == pytest.approx(0.407)
+    model.begin_step(0.005)
+    assert float(rate.rate.value) == pytest.approx(0.407 / 0.005)
+    for previous in rate.previous:  # the unloaded state: unit stretch everywhere
+        assert np.allclose(previous.x.array, 1.0, atol=1e-12)
+    model.pressure.value = 1000.0  # Pa: inflate, then the stretch history follows the state
+    model.quasi_static()
+    model.newton.solve(None)
+    model.begin_step(0.005)
+    lam = rate.previous[0].x.array
+    assert lam.max() > 1.005 and float(rate.rate.value) > 0
+    model.reset()
+    assert float(rate.rate.value) == 0.0
+    settings["physics"]["activation"].update(length_dependence=0.0, velocity_dependence=0.0)
+    plain = build_lv(mesh, settings, MPI.COMM_WORLD)
+    assert plain.problem.active.beta0 == 0.0 and plain.problem.active.velocity is None
+    assert plain.stretch_rate is None

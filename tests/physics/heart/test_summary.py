@@ -39,7 +39,7 @@ def test_every_dimensional_field_names_its_si_unit():
     """Units convention: a float field ends with its SI unit unless it is dimensionless."""
     dimensionless = {"ejection_fraction", "periodicity_error", "periodicity_tolerance",
                      "periodicity_0d", "mean_per_step", "newton_iterations_mean",
-                     "jacobian_factorisations_per_step", "value_si"}
+                     "jacobian_factorisations_per_step", "value_si", "length_dependence"}
     names = _float_fields(CycleSummary) + _float_fields(InflationSummary)
     assert "initialisation.refit_after_first_beat.restart_volume_m3" in names  # nested, optional
     assert "beats.stroke_work_j" in names  # in a list

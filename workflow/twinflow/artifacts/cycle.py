@@ -42,6 +42,10 @@ class PressureVolumeMetrics(Part):
     min_aortic_pressure_pa: float
     stroke_work_j: float
     """Area of the P-V loop, -sum of p dV (trapezoidal)."""
+    peak_lv_aortic_gradient_pa: float | None = None
+    """Largest p_LV - p_AR_SYS over the samples with forward aortic-valve flow (Q_AV > 0):
+    the LV-aortic pressure difference during ejection at its peak; None when the aortic
+    valve does not open in the beat."""
 
 
 class BeatMetrics(PressureVolumeMetrics):
@@ -128,7 +132,14 @@ class ActivationSummary(Part):
     """Active tension of the case and its timing within a beat (the 0D chambers' tC/TC/TR)."""
 
     reference_tension_pa: float
+    """T_ref: tension at saturating calcium, reference fibre stretch and at rest."""
     peak_tension_pa: float
+    """Peak of T_a(t), the tension at reference fibre stretch (lambda = 1) and at rest; the
+    3D forms scale it by the length and velocity factors below."""
+    length_dependence: float = 0.0
+    """beta0 of the length factor 1 + beta0 (lambda - 1) (Hunter et al. 1998)."""
+    velocity_dependence_s: float = 0.0
+    """c0 of the force-velocity factor 1 + c0 dlambda/dt (HMT 1998 linearised)."""
     onset_s: float
     contraction_time_s: float
     relaxation_time_s: float

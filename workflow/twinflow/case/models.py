@@ -414,6 +414,14 @@ class Activation(Strict):
     for a normal EF and systolic pressure (twinflow.physics.heart.settings.CALIBRATION)."""
     transverse_fraction: u.Fraction = 0.0
     """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
+    length_dependence: Annotated[float, Field(ge=0, le=10)] = 1.45
+    """beta0 of the fibre tension's length dependence T = T_a (1 + beta0 (lambda - 1)),
+    lambda the fibre stretch against the model's reference configuration (1.45, Hunter,
+    McCulloch & ter Keurs 1998; 0: tension independent of the fibre length)."""
+    velocity_dependence: u.NonNegativeDuration = "0.407 s"  # type: ignore[assignment]
+    """c0 of the linear force-velocity factor 1 + c0 dlambda/dt of the fibre tension (the
+    Hunter, McCulloch & ter Keurs 1998 fading-memory law linearised at steady shortening:
+    (1 + a) sum(A_i/alpha_i) = 0.407 s; 0: no velocity dependence). A simplification."""
     calcium: CalciumTransient = Field(default_factory=CalciumTransient)
 
 

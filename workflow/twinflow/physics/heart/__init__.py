@@ -4,8 +4,10 @@ Model
 -----
 * **3D LV** (:mod:`~twinflow.physics.heart.model`, on :mod:`~twinflow.physics.heart.mechanics`):
   quasi-static finite-strain mechanics on the case's mesh, Holzapfel--Ogden passive law, LDRB
-  fibres at the quadrature points, active stress :math:`T_a\,\mathbf f_0\otimes\mathbf f_0`
-  driven by a calcium transient (:mod:`~twinflow.physics.heart.activation`).
+  fibres at the quadrature points, active stress :math:`T\,\mathbf f_0\otimes\mathbf f_0`,
+  :math:`T = T_a(t)\,(1 + \beta_0(\lambda - 1))(1 + c_0\dot\lambda)` (HMT 1998 length and
+  linearised velocity dependence on the fibre stretch; ``mechanics.active_stress``),
+  :math:`T_a(t)` driven by a calcium transient (:mod:`~twinflow.physics.heart.activation`).
 * **0D circulation** (:mod:`~twinflow.physics.heart.circulation`): Regazzoni et al. 2020
   closed loop from the ``circulation`` package with its LV chamber replaced by the 3D LV.
 * **Coupling** (:mod:`~twinflow.physics.heart.coupling`): implicit in the LV pressure, the

@@ -71,9 +71,14 @@ class Activation:
     hmt: HunterMcCullochTerKeurs1998
     transverse_fraction: float
     """Share of the fibre tension also acting along the sheet and sheet-normal directions."""
+    velocity_coefficient: float = 0.0
+    """c0 (s) of the force-velocity factor ``1 + c0 dlambda/dt`` (``hmt.beta0`` is the length
+    dependence); both act in the 3D forms, not in :meth:`tension`."""
 
     def tension(self, t: float) -> float:
-        """Active fibre tension (Pa) at time t."""
+        """Active fibre tension (Pa) at time t at reference fibre stretch and at rest
+        (lambda = 1, dlambda/dt = 0): the ``T_a`` that the 3D forms scale by the length and
+        velocity factors, and the uniform tension of the 0D stand-ins and the timing."""
         return float(self.hmt.tension(self.calcium(t), 1.0))
 
     def timing(self, n: int = 2000) -> ActivationTiming:

@@ -60,6 +60,7 @@ def coupled_step(model: LVModel, circ: Circulation0D, activation: Activation, t:
     ``predictor``: initial guess (state, p_LV) for Newton; without it, the last step's.
     Returns the Newton iterations (of all sub-steps).
     """
+    model.begin_step(dt)  # the force-velocity factor's reference: the state at t
     before = model.snapshot()
     model.Ta.value = activation.tension(t + dt)
     r_ref = None

@@ -205,6 +205,7 @@ def restart(run: CoupledRun, rows: list[StepRecord], start: Start, beat: int
     y_p, beats_p, err_p = periodic_0d_state(start.parameters_0d, y_start=y_start, p_lv=p_lin)
     circ.state = y_p.copy()
     model.Ta.value = run.activation.tension(run.t)
+    model.quasi_static()
     inflate_to_volume(model, y_p[1] * ML, steps=2)
     run.history = []
     log.info("beat-linearised LV: EB %.3f EA %.3f mmHg/mL, restart at V_LV %.1f mL "

@@ -6,8 +6,13 @@ incompressible Taylor--Hood P2--P1 (or the penalty form of ``physics.compressibi
 fibres (Bayer et al. 2012) evaluated at the quadrature points of the forms (unit vectors
 there; the P1 nodal field is output only), the base sliding in its plane with in-plane springs
 (or fixed), epicardial normal springs (pericardium). Active stress
-:math:`T_a\,\mathbf f_0\otimes\mathbf f_0` (plus ``transverse_fraction`` of it along the sheet
-and sheet-normal directions). The cavity pressure is an unknown of the Newton solve
+:math:`T_a\,(1 + \beta_0(\lambda - 1))(1 + c_0\dot\lambda)\,\mathbf f_0\otimes\mathbf f_0`,
+:math:`\lambda` the fibre stretch against the mesh, :math:`\dot\lambda` its backward
+difference over the time step (``physics.activation.length_dependence`` = :math:`\beta_0`,
+``velocity_dependence`` = :math:`c_0`, Hunter et al. 1998;
+:mod:`~twinflow.physics.heart.mechanics.active_stress`), plus ``transverse_fraction`` of
+:math:`T_a` along the sheet and sheet-normal directions. The cavity pressure is an unknown of
+the Newton solve
 (:class:`~twinflow.physics.heart.mechanics.cavity.CavityNewton`).
 """
 
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import dolfinx_solver  # noqa: F401  (must precede dolfinx / petsc4py)
+import basix.ufl
 import dolfinx
 import numpy as np
 import ufl
@@ -29,7 +35,9 @@ from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.errors import CaseError
 from twinflow.geometry import tags
 from twinflow.geometry.mesh_io import read_tagged_mesh
-from twinflow.physics.heart.mechanics.active_stress import ActiveStress
+from twinflow.physics.heart.mechanics.active_stress import (ActiveStress, Velocity,
+                                                              length_dependence,
+                                                              velocity_dependence)
 from twinflow.physics.heart.mechanics.boundary_conditions import (Fixed, Pressure, RobinSpring,
                                                                   Sliding)
 from twinflow.physics.heart.mechanics.cavity import CavityNewton
@@ -44,20 +52,48 @@ QUADRATURE_DEGREE = 4
 
 @dataclass(slots=True)
 class ActiveTension:
-    """Fibre tension plus an optional share across the fibres (sheet and normal)."""
+    """Fibre tension ``Ta`` (at reference stretch and at rest) times the HMT 1998 length factor
+    ``1 + beta0 (lambda - 1)`` and, with ``velocity``, the force-velocity factor
+    ``1 + c0 dlambda/dt`` of the fibre stretch (:class:`ActiveStress`), plus an optional
+    share ``transverse * Ta`` across the fibres (sheet and normal; neither factor)."""
 
     f0: Any
     s0: Any
     n0: Any
     Ta: Any
     transverse: float
+    beta0: float = 0.0
+    velocity: Velocity | None = None
 
     def strain_energy(self, F):
-        psi = ActiveStress(self.f0, self.Ta).strain_energy(F)
+        psi = ActiveStress(self.f0, self.Ta, self.beta0, self.velocity).strain_energy(F)
         if self.transverse > 0:
             psi += ActiveStress(self.s0, self.transverse * self.Ta).strain_energy(F)
             psi += ActiveStress(self.n0, self.transverse * self.Ta).strain_energy(F)
         return psi
+
+
+@dataclass
+class FibreStretchRate:
+    """The state of the force-velocity factor: ``c0`` (s), the Constant ``rate`` = c0/dt of
+    the forms (0: quasi-static loading) and the fibre stretch of the last converged state,
+    ``previous`` (at the quadrature points of the forms, and at the cell midpoints of the
+    fibre-stress output), refreshed by :meth:`begin_step` from ``stretch`` expressions."""
+
+    c0: float
+    rate: Any
+    previous: list[Any]
+    stretch: list[Any]
+
+    def begin_step(self, dt: float) -> None:
+        """Before solving a step of ``dt`` (s) from the current (converged) state."""
+        for fn, expr in zip(self.previous, self.stretch, strict=True):
+            fn.interpolate(expr)
+        self.rate.value = self.c0 / dt
+
+    def quasi_static(self) -> None:
+        """No rate dependence (load ramps, probes)."""
+        self.rate.value = 0.0
 
 
 @dataclass
@@ -78,6 +114,18 @@ class LVModel:
     passive_scale: Any = None
     """Factor on the passive strain energy (a ``Constant``, 1.0 as built; see
     :class:`ScaledPassive`): a calibration sets it without rebuilding the forms."""
+    stretch_rate: FibreStretchRate | None = None
+    """Force-velocity state (None without velocity dependence)."""
+
+    def begin_step(self, dt: float) -> None:
+        """Before a time step of ``dt`` (s) from the current state (velocity dependence)."""
+        if self.stretch_rate is not None:
+            self.stretch_rate.begin_step(dt)
+
+    def quasi_static(self) -> None:
+        """Loads ramped from here on are quasi-static (no velocity dependence)."""
+        if self.stretch_rate is not None:
+            self.stretch_rate.quasi_static()
 
     def snapshot(self) -> tuple[np.ndarray, float]:
         """A copy of the state (displacement/pressure fields) and the cavity pressure."""
@@ -95,6 +143,7 @@ class LVModel:
         self.problem.state.x.scatter_forward()
         self.pressure.value = 0.0
         self.Ta.value = 0.0
+        self.quasi_static()
 
     @property
     def cells(self) -> int:
@@ -155,7 +204,16 @@ def build_lv(mesh_xdmf: Path, case: dict[str, Any], comm: Any, degree: int = 2,
     pressure = dolfinx.fem.Constant(mesh, 0.0)
     Ta = dolfinx.fem.Constant(mesh, 0.0)
     transverse = float(phys["activation"].get("transverse_fraction", 0.0))
-    act = ActiveTension(f0, s0, n0, Ta, transverse)
+    beta0 = length_dependence(phys["activation"])
+    c0 = velocity_dependence(phys["activation"])
+    rate = velocity = None
+    if c0 > 0:
+        rate = dolfinx.fem.Constant(mesh, 0.0)
+        q_el = basix.ufl.quadrature_element(mesh.basix_cell(), value_shape=(),
+                                            degree=quadrature_degree)
+        velocity = Velocity(rate, dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, q_el),
+                                                       name="fibre_stretch_previous"))
+    act = ActiveTension(f0, s0, n0, Ta, transverse, beta0, velocity)
     problem = CardiacMechanicsProblem(
         mesh=mesh, facet_tags=facet_tags, material=material, compressibility=compressibility,
         active=act, dirichlet=dirichlet, pressures=[Pressure(tags.ENDO, pressure)],
@@ -165,11 +223,24 @@ def build_lv(mesh_xdmf: Path, case: dict[str, Any], comm: Any, degree: int = 2,
                     newton.volume(), passive_scale=passive_scale)
     # output at cell midpoints (not quadrature points): the same model with the UFL rule
     f_r, s_r, n_r = fibres.rule
+    V0 = dolfinx.fem.functionspace(mesh, ("DG", 0))
+    velocity_out = (None if velocity is None
+                    else Velocity(rate, dolfinx.fem.Function(V0, name="fibre_stretch_previous")))
     model.stress_expr = fibre_stress_expression(
         problem, ScaledPassive(passive_material(m, f_r, s_r), passive_scale),
-        ActiveTension(f_r, s_r, n_r, Ta, transverse),
-        compressibility, f_r)
+        ActiveTension(f_r, s_r, n_r, Ta, transverse, beta0, velocity_out), compressibility, f_r)
+    if velocity is not None and velocity_out is not None:
+        stretch = [dolfinx.fem.Expression(fibre_stretch(problem.F, f),
+                                          v.previous.function_space.element.interpolation_points)
+                   for f, v in ((f0, velocity), (f_r, velocity_out))]
+        model.stretch_rate = FibreStretchRate(c0, rate, [velocity.previous,
+                                                         velocity_out.previous], stretch)
     return model
+
+
+def fibre_stretch(F: Any, f0: Any) -> Any:
+    r"""Fibre stretch :math:`\lambda = |\mathbf F\mathbf f_0|` (UFL)."""
+    return ufl.sqrt(ufl.inner(F * f0, F * f0))
 
 
 @dataclass

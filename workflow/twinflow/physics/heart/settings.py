@@ -12,7 +12,9 @@ pressure 100-140 mmHg, end-diastolic pressure 5-12 mmHg, EF 50-65 %. The measure
 (end-diastolic, images route) geometry is used as the unloaded reference (simplification), so
 the 3D LV holds about 128 mL at zero pressure where the Regazzoni LV holds V0 = 42 mL, and its
 end-systolic volume is bounded below by the active-tension "wall" of the ESPVR (no length
-dependence of T_a, no viscosity: ejection is fast and ends when the wall is reached). Passive
+dependence of T_a, no viscosity: ejection is fast and ends when the wall is reached; this
+calibration predates the length and velocity dependence of the tension, now on by default:
+docs/lv-cycle.md). Passive
 parameters are the fenicsx-pulse HO set (reference-data.md), not tuned. What was tuned, in the
 case file (so it stays visible to the user) and mirrored in :data:`CALIBRATION` with the reason
 for each: the reference tension, the calcium-transient timing and the loop's blood volume
@@ -30,7 +32,11 @@ from typing import Any
 from twinflow.errors import CaseError
 from twinflow.physics.heart.activation import Activation, BiexponentialCalcium
 from twinflow.physics.heart.circulation import ML, MMHG, regazzoni_parameters
-from twinflow.physics.heart.mechanics.active_stress import HunterMcCullochTerKeurs1998
+from twinflow.physics.heart.mechanics.active_stress import (
+    HunterMcCullochTerKeurs1998,
+    length_dependence,
+    velocity_dependence,
+)
 from twinflow.stages import read_stage_settings
 
 #: PR interval used to place atrial contraction before the ventricle's (0.12-0.20 s normal
@@ -120,8 +126,10 @@ def activation_from_case(case: dict[str, Any]) -> Activation:
     to_um = 1.0e3  # mol/m^3 -> µM
     transient = BiexponentialCalcium(ca["diastolic"] * to_um, ca["peak"] * to_um, ca["onset"],
                                      ca.get("rise_time", 0.05), ca["decay_time"], 1.0 / hr)
-    return Activation(transient, HunterMcCullochTerKeurs1998(t_ref=float(act["reference_tension"])),
-                      float(act.get("transverse_fraction", 0.0)))
+    hmt = HunterMcCullochTerKeurs1998(t_ref=float(act["reference_tension"]),
+                                      beta0=length_dependence(act))
+    return Activation(transient, hmt, float(act.get("transverse_fraction", 0.0)),
+                      velocity_dependence(act))
 
 
 def circulation_parameters(case: dict[str, Any], factors: dict[str, float],

@@ -39,8 +39,6 @@ SIMPLIFICATIONS = (
     "the measured (end-diastolic) geometry is taken as the unloaded reference configuration",
     "LV only: the RV, atria and vessels are the 0D Regazzoni 2020 compartments; no septal "
     "interaction",
-    "active tension at reference stretch (HMT 1998 length dependence beta0/beta1/beta2 not "
-    "applied)",
     "LDRB fibres with helix angles only (no sheet angles)",
     "0D start state from a linear time-varying-elastance surrogate of the 3D LV (two 3D "
     "probes), then from the 0D model with the LV linearised about the first 3D beat; the "
@@ -75,7 +73,14 @@ def pv_metrics(rows: list[StepRecord]) -> PressureVolumeMetrics:
         min_pressure_pa=float(p.min()) * MMHG,
         peak_aortic_pressure_pa=float(max(r.p_ar_sys for r in rows)) * MMHG,
         min_aortic_pressure_pa=float(min(r.p_ar_sys for r in rows)) * MMHG,
-        stroke_work_j=sw)
+        stroke_work_j=sw, peak_lv_aortic_gradient_pa=peak_lv_aortic_gradient(rows))
+
+
+def peak_lv_aortic_gradient(rows: list[StepRecord]) -> float | None:
+    """Largest p_LV - p_AR_SYS (Pa) over the samples with forward aortic-valve flow
+    (Q_AV > 0), None when there is none (the valve stays shut)."""
+    ejecting = [r.p_lv - r.p_ar_sys for r in rows if r.q_av > 0.0]
+    return float(max(ejecting)) * MMHG if ejecting else None
 
 
 def beat_metrics(beat: int, rows: list[StepRecord], periodicity_error: float,
@@ -112,7 +117,10 @@ def linearisation_summary(fit: coupling.BeatLinearisation, after_beat: int, beat
 def activation_summary(activation: Activation) -> ActivationSummary:
     tim = activation.timing()
     return ActivationSummary(reference_tension_pa=activation.hmt.t_ref,
-                             peak_tension_pa=tim.peak_tension, onset_s=tim.onset,
+                             peak_tension_pa=tim.peak_tension,
+                             length_dependence=activation.hmt.beta0,
+                             velocity_dependence_s=activation.velocity_coefficient,
+                             onset_s=tim.onset,
                              contraction_time_s=tim.contraction,
                              relaxation_time_s=tim.relaxation)
 
