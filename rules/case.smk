@@ -20,8 +20,8 @@ from twinflow.config import expand_cases
 from twinflow.errors import CaseError
 from twinflow.resources import cap_ranks, mpi_job_resources
 from twinflow.resources import case_ranks as _requested_ranks
-from twinflow.stages import (STAGES, case_stages, code_files, settings_path, write_code_manifest,
-                             write_stage_settings)
+from twinflow.stages import (STAGES, baseline_scenario, case_stages, code_files, settings_path,
+                             write_code_manifest, write_stage_settings)
 
 CASES = expand_cases(CONFIG.cases)  # case id -> case file
 RESULTS = CONFIG.results

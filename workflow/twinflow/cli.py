@@ -8,7 +8,8 @@ Two kinds of sub-commands:
 * one per workflow stage, named like its Snakemake rule and its function
   (:mod:`twinflow.stages`): ``ingest``, ``segment``, ``reconstruct-carotid``,
   ``mesh-carotid``, ``mesh-tube``, ``simulate-flow``, ``reconstruct-lv``, ``drug-effects``,
-  ``mesh-lv``, ``simulate-heart``, ``land2015``, ``report``. Each takes its settings file
+  ``mesh-lv``, ``personalise-lv``, ``simulate-heart``, ``land2015``, ``report``. Each takes
+  its settings file
   (``results/<id>/settings/...``), its input artifacts and its output files explicitly.
 
 Handlers import their stage module lazily, so ``twinflow validate`` never pays for
@@ -247,10 +248,17 @@ def _simulate_flow(args: argparse.Namespace) -> None:
                   solver_settings=args.solver_settings)
 
 
+def _personalise_lv(args: argparse.Namespace) -> None:
+    from twinflow.physics.heart.personalise import personalise_lv
+
+    personalise_lv(args.settings, args.mesh, args.measurements, args.personalisation)
+
+
 def _simulate_heart(args: argparse.Namespace) -> None:
     from twinflow.physics.heart.cycle import simulate_heart
 
     simulate_heart(args.settings, args.mesh, args.drug_effects, args.summary,
+                   personalisation=args.personalisation,
                    time_step=args.time_step,
                    beats=args.beats, max_steps=args.max_steps, output_every=args.output_every,
                    exact_newton=args.exact_newton, extrapolate=args.extrapolate,
@@ -484,11 +492,20 @@ def build_parser() -> argparse.ArgumentParser:
            info="mesh.json: mesh information and quality")
     p.add_argument("--cell-size", type=float, default=None, help="m (default: the case's)")
 
+    p = _stage(sub, "personalise-lv", _personalise_lv,
+               "calibrate the LV baseline to the case's measurements (run under mpiexec)")
+    _files(p, mesh="baseline mesh .xdmf (end-diastolic geometry)",
+           measurements="geometry/measurements.json (reconstruct_lv)",
+           personalisation="personalisation.json to write")
+
     p = _stage(sub, "simulate-heart", _simulate_heart,
                "LV cardiac cycle coupled to the 0D circulation (run under mpiexec)")
     _files(p, mesh="mesh .xdmf (mesh.json beside it)",
            drug_effects="<scenario>/drug_effects.json",
            summary="summary.json (series.csv, fields and P-V plot beside it)")
+    _files(p, required=False,
+           personalisation="personalisation.json of the case (personalise_lv): the "
+                           "calibrated baseline")
     p.add_argument("--time-step", type=float, help="override simulation.time_step (s)")
     p.add_argument("--beats", type=int, help="override simulation.cycles (max beats)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (tests)")

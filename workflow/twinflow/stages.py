@@ -85,8 +85,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("drug_effects", "twinflow.drugs.effects", ("scenario",), per_scenario=True,
           anatomies=LV),
     Stage("mesh_lv", "twinflow.geometry.lv.mesh", ("mesh",), per_scenario=True, anatomies=LV),
+    Stage("personalise_lv", "twinflow.physics.heart.personalise",
+          ("geometry", "physics", "simulation", "measurements", "personalisation"),
+          anatomies=LV),
     Stage("simulate_heart", "twinflow.physics.heart.cycle",
-          ("geometry", "physics", "simulation"), per_scenario=True, anatomies=LV),
+          ("geometry", "physics", "simulation", "measurements"), per_scenario=True,
+          anatomies=LV),
     Stage("land2015", "twinflow.verification.land2015",
           ("benchmark", "problem", "mesh", "simulation"), anatomies=("benchmark",)),
     Stage("report", "twinflow.report.case_report", ("description", "patient", "scenarios")),
@@ -111,7 +115,22 @@ def _computing_stages(case: dict[str, Any]) -> list[str]:
         return [*imaged, "reconstruct_carotid", "mesh_carotid", "simulate_flow", "report"]
     if case["geometry"]["source"] == "measurements":
         imaged = []
-    return [*imaged, "reconstruct_lv", "drug_effects", "mesh_lv", "simulate_heart", "report"]
+    personalised = ["personalise_lv"] if personalised_case(case) else []
+    return [*imaged, "reconstruct_lv", "drug_effects", "mesh_lv", *personalised,
+            "simulate_heart", "report"]
+
+
+def personalised_case(case: dict[str, Any]) -> bool:
+    """Whether an LV case calibrates its baseline (a cycle study with a measured blood
+    pressure: ``personalise_lv``)."""
+    return (case.get("anatomy") == "left-ventricle"
+            and case["physics"].get("study", "cycle") == "cycle"
+            and (case.get("measurements") or {}).get("blood_pressure") is not None)
+
+
+def baseline_scenario(case: dict[str, Any]) -> str:
+    """The first scenario without a drug: the untreated patient."""
+    return next(s["id"] for s in case["scenarios"] if s.get("drug") is None)
 
 
 def settings_path(case_dir: str | os.PathLike[str], stage: str,

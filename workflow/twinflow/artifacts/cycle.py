@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from twinflow.artifacts import Artifact
+from twinflow.artifacts.personalisation import PersonalisationSummary
 
 
 class Part(BaseModel):
@@ -120,7 +121,11 @@ class BeatLinearisedLV(Part):
 
 
 class Initialisation(Part):
-    elastance_surrogate: ElastanceSurrogate
+    start: Literal["probes", "personalisation"]
+    """``probes``: the 0D start state from the two-probe elastance surrogate; ``personalisation``:
+    from the calibrated baseline (personalise_lv)."""
+    elastance_surrogate: ElastanceSurrogate | None
+    """None when the run started from the personalisation."""
     beats_0d: int
     """0D beats to the periodic state with the surrogate LV."""
     periodicity_0d: float
@@ -143,21 +148,6 @@ class ActivationSummary(Part):
     onset_s: float
     contraction_time_s: float
     relaxation_time_s: float
-
-
-class CalibrationEntry(Part):
-    """A value calibrated on the demo case (physics.heart.settings.CALIBRATION)."""
-
-    parameter: str
-    """Dotted key path in the case."""
-    value_si: float
-    """The calibrated value in SI units (``unit``)."""
-    unit: str
-    text: str
-    """The value as written in the case file."""
-    reason: str
-    applied: bool
-    """Whether this run's case holds the calibrated value."""
 
 
 class CycleSummary(Artifact, PressureVolumeMetrics):
@@ -189,8 +179,9 @@ class CycleSummary(Artifact, PressureVolumeMetrics):
     """The 0D model's parameters, flat names with their SI unit (``R_AR_SYS_pa_s_per_m3``)."""
     drug_factors: dict[str, float]
     """Multiplicative factor per model parameter of the scenario's drug arm."""
-    calibration: list[CalibrationEntry]
-    calibration_status: str
+    personalisation: PersonalisationSummary | None
+    """Targets (measured, source, achieved by this beat), calibrated parameters and the
+    unloading; None when the case has no measured blood pressure (not personalised)."""
     coupling: str
     simplifications: list[str]
 

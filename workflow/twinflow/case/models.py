@@ -400,8 +400,8 @@ class CalciumTransient(Strict):
     al. 2020 (tC_LV), so a beat starts at end-diastole with no residual tension."""
     rise_time: u.Duration = "0.05 s"  # type: ignore[assignment]
     decay_time: u.Duration = "0.15 s"  # type: ignore[assignment]
-    """0.15 s: active phase ~0.32 s of a 0.8 s beat (0.2 s left too little filling time;
-    calibration of the LV demo, see twinflow.physics.heart.settings.CALIBRATION)."""
+    """0.15 s: active phase ~0.32 s of a 0.8 s beat (0.2 s left too little filling time at
+    75 bpm; docs/lv-cycle.md)."""
 
 
 class Activation(Strict):
@@ -410,8 +410,8 @@ class Activation(Strict):
     model: Literal["hunter1998"] = "hunter1998"
     reference_tension: u.Stiffness = "100 kPa"  # type: ignore[assignment]
     """T_ref: isometric tension at saturating calcium and reference length (100 kPa, Hunter
-    et al. 1998). With the measured geometry as unloaded reference the LV demo uses 125 kPa
-    for a normal EF and systolic pressure (twinflow.physics.heart.settings.CALIBRATION)."""
+    et al. 1998). With ``measurements.blood_pressure`` given it is the start of the
+    calibration (personalise_lv), which replaces it."""
     transverse_fraction: u.Fraction = 0.0
     """Share of the fibre tension also acting across fibres (0: purely along fibres)."""
     length_dependence: Annotated[float, Field(ge=0, le=10)] = 1.45

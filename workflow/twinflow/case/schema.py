@@ -19,6 +19,7 @@ from twinflow.artifacts.flow import FlowSummary
 from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
 from twinflow.artifacts.images import ImagesManifest, MasksManifest
 from twinflow.artifacts.mesh import CarotidMeshQuality, LVMeshInfo, MeshQuality
+from twinflow.artifacts.personalisation import Personalisation
 from twinflow.artifacts.provenance import StepRecord
 from twinflow.artifacts.verification import Land2015Result
 from twinflow.case.models import Case
@@ -39,6 +40,8 @@ ARTIFACTS: list[tuple[str, type[BaseModel], str]] = [
     ("carotid-mesh-quality", CarotidMeshQuality, "mesh/mesh_quality.json (mesh_carotid)"),
     ("lv-mesh-info", LVMeshInfo, "<scenario>/mesh/mesh.json (mesh_lv)"),
     ("flow-summary", FlowSummary, "<scenario>/summary.json (simulate_flow)"),
+    ("personalisation", Personalisation,
+     "personalisation/personalisation.json (personalise_lv)"),
     ("cycle-summary", CycleSummary, "<scenario>/summary.json (simulate_heart, cycle)"),
     ("inflation-summary", InflationSummary,
      "<scenario>/summary.json (simulate_heart, inflation)"),

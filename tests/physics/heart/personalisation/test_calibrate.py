@@ -13,10 +13,19 @@ import pytest
 from twinflow.physics.heart.activation import Activation, BiexponentialCalcium
 from twinflow.physics.heart.circulation import _quiet_model, regazzoni_parameters
 from twinflow.physics.heart.mechanics.active_stress import HunterMcCullochTerKeurs1998
-from twinflow.physics.heart.personalisation.calibrate import (Beat3D, CalibrationError,
-                                                              Circulation, Targets, calibrate)
-from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, BeatOutputs,
-                                                              SurrogateLV, set_total_volume)
+from twinflow.physics.heart.personalisation.calibrate import (
+    Beat3D,
+    CalibrationError,
+    Circulation,
+    Targets,
+    calibrate,
+)
+from twinflow.physics.heart.personalisation.surrogate import (
+    ActivationShape,
+    BeatOutputs,
+    SurrogateLV,
+    set_total_volume,
+)
 
 HR = 1.25
 

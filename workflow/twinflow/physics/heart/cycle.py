@@ -45,6 +45,13 @@ from twinflow.physics.heart.loading import inflate_to_volume, ramp, volume_targe
 from twinflow.physics.heart.model import LVModel, build_lv
 from twinflow.physics.heart.outputs import (SERIES_COLUMNS, FieldWriter, StepRecord, table_text,
                                             write_results)
+from twinflow.artifacts.personalisation import Personalisation
+from twinflow.physics.heart.personalisation.applied import (calibrated_overrides, fitted,
+                                                            summary_block)
+from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, BeatOutputs,
+                                                              SurrogateLV, set_total_volume,
+                                                              surrogate_beat)
+from twinflow.physics.heart.unloading import UnloadingResult, unload
 from twinflow.physics.heart.settings import (CycleSettings, SolverSettings, activation_from_case,
                                              circulation_parameters, end_diastolic_pressure,
                                              read_case)
@@ -53,14 +60,16 @@ log = logging.getLogger(__name__)
 
 
 def simulate_heart(settings: Path, mesh: Path, drug_effects: Path, summary: Path,
-                   time_step: float | None = None,
+                   personalisation: Path | None = None, time_step: float | None = None,
                    beats: int | None = None, max_steps: int | None = None,
                    output_every: int = 10, exact_newton: bool = False,
                    extrapolate: bool = False, lag_border: bool = True) -> Path:
     """Stage ``simulate_heart``: the study of one scenario (its settings file) on ``mesh``;
     ``drug_effects`` is the scenario's :class:`~twinflow.artifacts.drugs.DrugEffects`;
     ``summary`` (``<scenario>/summary.json``) with ``series.csv``, ``pv_loop.png`` and
-    ``fields.xdmf`` beside it. The keyword arguments override the case (tests, benchmarks)."""
+    ``fields.xdmf`` beside it; ``personalisation`` (the case's ``personalise_lv`` output) gives
+    the calibrated baseline the scenario starts from. The keyword arguments override the case
+    (tests, benchmarks)."""
     summary = Path(summary)
     if summary.name != "summary.json":
         raise InputError(f"{summary}: the summary must be named summary.json (series.csv, "
@@ -69,13 +78,15 @@ def simulate_heart(settings: Path, mesh: Path, drug_effects: Path, summary: Path
                             lag_border=lag_border)
     st = CycleSettings.from_case(read_case(settings), time_step, beats, max_steps=max_steps,
                                  output_every=output_every, solver=solver)
-    path = run_cycle(mesh, settings, drug_effects, summary.parent, st)
+    path = run_cycle(mesh, settings, drug_effects, summary.parent, st,
+                     personalisation=personalisation)
     log.info("summary: %s", path)
     return path
 
 
 def run_cycle(mesh_xdmf: Path, case_json: Path, drug_effects: Path, out_dir: Path,
-              settings: CycleSettings | None = None, comm: Any | None = None) -> Path:
+              settings: CycleSettings | None = None, comm: Any | None = None,
+              personalisation: Path | None = None) -> Path:
     """Run the study of one scenario (its ``simulate_heart`` settings file ``case_json`` and
     its ``drug_effects``): ``cycle``, or ``inflation``
     (:func:`~twinflow.physics.heart.inflation.run_inflation`); returns out_dir/summary.json."""
@@ -91,7 +102,9 @@ def run_cycle(mesh_xdmf: Path, case_json: Path, drug_effects: Path, out_dir: Pat
     comm.barrier()
     if case["physics"].get("study", "cycle") == "inflation":
         return run_inflation(mesh_xdmf, case, scenario_id, effects, out_dir, settings, comm)
-    return _run_cycle(mesh_xdmf, case, scenario_id, effects, out_dir, settings, comm, where)
+    pers = None if personalisation is None else Personalisation.read(personalisation)
+    return _run_cycle(mesh_xdmf, case, scenario_id, effects, out_dir, settings, comm, where,
+                      pers)
 
 
 @dataclass
@@ -101,7 +114,8 @@ class Start:
     circ: Circulation0D
     parameters_0d: dict[str, Any]
     """The 0D parameters with the surrogate LV (the refit replaces its pressure law)."""
-    surrogate: ElastanceSurrogate
+    surrogate: ElastanceSurrogate | None
+    """The two-probe surrogate (None: started from the personalisation)."""
     beats_0d: int
     periodicity_0d: float
     surrogate_seconds: float
@@ -127,6 +141,35 @@ def start_up(model: LVModel, activation: Activation, params: dict[str, Any], edp
     model.newton.solve(volume_target(y0[1] * ML))
     ramp(model, model.Ta, activation.tension(0.0), volume_target(y0[1] * ML), steps=2)
     return Start(circ, params_0d, surrogate, beats_0d, err_0d, seconds)
+
+
+def start_personalised(model: LVModel, activation: Activation, params: dict[str, Any],
+                       pers: Personalisation, effects: DrugEffects, edp: float,
+                       st: CycleSettings) -> tuple[Start, UnloadingResult]:
+    """Start from the calibrated baseline: the passive scale, this scenario's mesh unloaded
+    at the EDP, and the 0D state of the accepted calibration beat (the baseline) or the
+    periodic state of the calibrated surrogate with the scenario's parameters (a drug arm)."""
+    tic = time.perf_counter()
+    model.passive_scale.value = pers.passive.scale
+    unloading = unload(model, edp)
+    log.info("unloaded reference: %.1f mL (%d iterations, re-inflation error %.2g)",
+             unloading.unloaded_volume_m3 / ML, unloading.iterations, unloading.volume_error)
+    params_0d = json.loads(json.dumps(params))
+    if effects.drug is None and pers.start_state:
+        y0, beats_0d, err_0d = np.array(pers.start_state), 0, 0.0
+    else:
+        surrogate = SurrogateLV(**pers.surrogate.model_dump())
+        law = surrogate.law(activation.hmt.t_ref, ActivationShape.of(activation))
+        _, y0 = surrogate_beat(params, law,
+                               np.array(pers.start_state) if pers.start_state else None)
+        beats_0d, err_0d = -1, 0.0
+    circ = Circulation0D(params, substeps=st.solver.substeps_0d)
+    circ.state = set_total_volume(params, y0)
+    log.info("start at V_LV %.1f mL", circ.state[1])
+    ramp(model, model.pressure, edp, None, steps=4)
+    model.newton.solve(volume_target(circ.state[1] * ML))
+    ramp(model, model.Ta, activation.tension(0.0), volume_target(circ.state[1] * ML), steps=2)
+    return Start(circ, params_0d, None, beats_0d, err_0d, time.perf_counter() - tic), unloading
 
 
 @dataclass
@@ -223,10 +266,12 @@ def _log_beat(b: BeatMetrics) -> None:
 
 def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
                effects: DrugEffects, out_dir: Path, st: CycleSettings, comm: Any,
-               where: str) -> Path:
+               where: str, pers: Personalisation | None = None) -> Path:
     t_start = time.perf_counter()
-    activation = activation_from_case(case)
-    params = circulation_parameters(case, effects.circulation, activation, where)
+    theta = fitted(pers) if pers is not None else None
+    activation = activation_from_case(case, theta["reference_tension"] if theta else None)
+    params = circulation_parameters(case, effects.circulation, activation, where,
+                                    calibrated_overrides(theta) if theta else None)
     rr = 1.0 / float(params["HR"])
     n_per_beat = int(round(rr / st.time_step))
     if abs(n_per_beat * st.time_step - rr) > 1e-9 * rr:
@@ -234,7 +279,12 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
     model = build_lv(mesh_xdmf, case, comm, st.solver.degree)
     model.newton.reuse_jacobian = st.solver.reuse_jacobian
     model.newton.lag_border = st.solver.lag_border
-    start = start_up(model, activation, params, end_diastolic_pressure(case), st)
+    unloading = None
+    if pers is None:
+        start = start_up(model, activation, params, end_diastolic_pressure(case), st)
+    else:
+        start, unloading = start_personalised(model, activation, params, pers, effects,
+                                              end_diastolic_pressure(case), st)
     run = CoupledRun(model, start.circ, activation,
                      FieldWriter(model, out_dir / "fields.xdmf", st.output_every),
                      st.solver.extrapolate)
@@ -261,7 +311,10 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
             if stopped or periodic:
                 break
             previous = rows
-            if st.refit_surrogate and beat == 0 and beat + 1 < st.max_beats:
+            settled = rows and abs(rows[-1].v_lv - rows[0].v_lv) < st.periodicity_tol * max(
+                r.v_lv for r in rows)
+            if (st.refit_surrogate and beat == 0 and beat + 1 < st.max_beats
+                    and not (pers is not None and settled)):
                 refit = restart(run, rows, start, beat)
                 previous = None  # the restart transient is not compared with the beat before
     run.writer.close()
@@ -269,10 +322,17 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
         case=case, scenario=scenario_id, effects=effects, ranks=comm.size, model=model,
         settings=st, heart_rate_hz=1.0 / rr, rows=run.rows, beats=beats, periodic=periodic,
         initialisation=Initialisation(
-            elastance_surrogate=summary.surrogate_summary(start.surrogate),
+            elastance_surrogate=(None if start.surrogate is None
+                                 else summary.surrogate_summary(start.surrogate)),
+            start="personalisation" if pers is not None else "probes",
             beats_0d=start.beats_0d, periodicity_0d=start.periodicity_0d,
             refit_after_first_beat=refit),
         activation=activation, circulation_parameters=params,
+        personalisation=None if pers is None or unloading is None else summary_block(
+            pers, BeatOutputs(beats[-1].edv_m3 / ML, beats[-1].esv_m3 / ML,
+                              beats[-1].peak_aortic_pressure_pa / MMHG,
+                              beats[-1].min_aortic_pressure_pa / MMHG),
+            unloading.iterations, unloading.volume_error, unloading.unloaded_volume_m3),
         timings=Timings(total_s=time.perf_counter() - t_start,
                         surrogate_fit_s=start.surrogate_seconds,
                         start_up_s=t_cycle0 - t_start,

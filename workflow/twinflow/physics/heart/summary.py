@@ -14,7 +14,6 @@ from twinflow.artifacts.cycle import (
     ActivationSummary,
     BeatLinearisedLV,
     BeatMetrics,
-    CalibrationEntry,
     CycleSummary,
     ElastanceSurrogate,
     Initialisation,
@@ -23,20 +22,22 @@ from twinflow.artifacts.cycle import (
     Timings,
 )
 from twinflow.artifacts.drugs import DrugEffects
+from twinflow.artifacts.personalisation import PersonalisationSummary
 from twinflow.physics.heart import coupling
 from twinflow.physics.heart.activation import Activation
 from twinflow.physics.heart.circulation import ML, MMHG, si_parameters
 from twinflow.physics.heart.mechanics import active_stress
 from twinflow.physics.heart.model import LVModel
 from twinflow.physics.heart.outputs import StepRecord
-from twinflow.physics.heart.settings import CALIBRATION, CALIBRATION_STATUS, CycleSettings
+from twinflow.physics.heart.settings import CycleSettings
 
 #: Elastance: mmHg/mL -> Pa/m^3.
 ELASTANCE = MMHG / ML
 
 SIMPLIFICATIONS = (
     "quasi-static mechanics (no inertia, no viscosity)",
-    "the measured (end-diastolic) geometry is taken as the unloaded reference configuration",
+    "without a measured blood pressure (not personalised): the measured end-diastolic "
+    "geometry is taken as the unloaded reference and the case's parameters are used as given",
     "LV only: the RV, atria and vessels are the 0D Regazzoni 2020 compartments; no septal "
     "interaction",
     "LDRB fibres with helix angles only (no sheet angles)",
@@ -125,17 +126,12 @@ def activation_summary(activation: Activation) -> ActivationSummary:
                              relaxation_time_s=tim.relaxation)
 
 
-def calibration(case: dict[str, Any]) -> list[CalibrationEntry]:
-    """The calibration table, each entry with whether ``case`` applies it."""
-    return [CalibrationEntry(parameter=c.parameter, value_si=c.value, unit=c.unit, text=c.text,
-                             reason=c.reason, applied=c.applied(case)) for c in CALIBRATION]
-
-
 def cycle_summary(*, case: dict[str, Any], scenario: str, effects: DrugEffects,
                   ranks: int, model: LVModel, settings: CycleSettings, heart_rate_hz: float,
                   rows: list[StepRecord], beats: list[BeatMetrics], periodic: bool,
                   initialisation: Initialisation, activation: Activation,
-                  circulation_parameters: dict[str, Any], timings: Timings) -> CycleSummary:
+                  circulation_parameters: dict[str, Any], timings: Timings,
+                  personalisation: PersonalisationSummary | None = None) -> CycleSummary:
     """The summary of a cycle run; the top-level P-V metrics are the last beat's."""
     st = settings
     last = beats[-1]
@@ -158,6 +154,5 @@ def cycle_summary(*, case: dict[str, Any], scenario: str, effects: DrugEffects,
         beats=beats, timings=timings, initialisation=initialisation,
         activation=activation_summary(activation),
         circulation_parameters=si_parameters(circulation_parameters),
-        drug_factors=effects.factors, calibration=calibration(case),
-        calibration_status=CALIBRATION_STATUS, coupling=COUPLING,
+        drug_factors=effects.factors, personalisation=personalisation, coupling=COUPLING,
         simplifications=simplifications(effects))

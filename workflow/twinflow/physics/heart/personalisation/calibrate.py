@@ -40,9 +40,14 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from twinflow.errors import TwinflowError
-from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, BeatOutputs,
-                                                              SurrogateLV, anchored_law,
-                                                              fit_active, surrogate_beat)
+from twinflow.physics.heart.personalisation.surrogate import (
+    ActivationShape,
+    BeatOutputs,
+    SurrogateLV,
+    anchored_law,
+    fit_active,
+    surrogate_beat,
+)
 
 log = logging.getLogger(__name__)
 
