@@ -86,7 +86,8 @@ def test_the_graph_of_each_kind_of_case() -> None:
                            "verification/poiseuille.yaml",
                            "verification/land2015-problem1.yaml")}
     assert stages["lv-demo.yaml"] == ["ingest", "segment", "reconstruct_lv", "drug_effects",
-                                      "mesh_lv", "simulate_heart", "report", "provenance"]
+                                      "mesh_lv", "personalise_lv", "simulate_heart", "report",
+                                      "provenance"]
     assert stages["carotid-demo.yaml"] == ["ingest", "segment", "reconstruct_carotid",
                                            "mesh_carotid", "simulate_flow", "report",
                                            "provenance"]

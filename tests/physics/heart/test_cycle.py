@@ -22,7 +22,8 @@ def test_short_coupled_run_outputs(coarse_lv, tmp_path):
     s = CycleSummary.read(out)
     assert s.beats_run == 1 and s.newton_iterations.total > 0 and not s.periodic
     assert any("unloaded reference" in x for x in s.simplifications)
-    assert all(c.applied for c in s.calibration)  # the demo case is the calibrated one
+    assert s.personalisation is None  # run without the case's personalisation
+    assert s.initialisation.start == "probes"
     assert s.initialisation.refit_after_first_beat is None  # stopped within beat 1
     rows = list(csv.DictReader((tmp_path / "o" / "series.csv").open()))
     assert len(rows) == 9

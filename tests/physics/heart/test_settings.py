@@ -1,4 +1,4 @@
-"""What the heart simulation reads from a case: run settings and the calibration table."""
+"""What the heart simulation reads from a case: run settings, calibrated values, the EDP."""
 
 from __future__ import annotations
 
@@ -21,18 +21,35 @@ def test_settings_from_the_case_and_overrides(coarse_lv):
     assert st.solver.reuse_jacobian and st.solver.degree == 2
 
 
-def test_calibration_is_recognised_in_si_and_in_unit_strings(coarse_lv):
-    from twinflow.physics.heart.settings import CALIBRATION, read_case
+def test_calibrated_values_replace_the_cases(coarse_lv):
+    from twinflow.physics.heart.personalisation.applied import calibrated_overrides
+    from twinflow.physics.heart.settings import (
+        activation_from_case,
+        circulation_parameters,
+        read_case,
+    )
 
     case = read_case(coarse_lv[1])
-    assert all(c.applied(case) for c in CALIBRATION)  # the demo case holds the calibration
-    changed = json.loads(json.dumps(case))
-    changed["physics"]["circulation"]["parameters"]["R_AR_SYS"] = "0.8 mmHg*s/mL"
-    changed["physics"]["activation"]["reference_tension"] = 150e3
-    applied = {c.parameter: c.applied(changed) for c in CALIBRATION}
-    assert not applied["physics.circulation.parameters.R_AR_SYS"]
-    assert not applied["physics.activation.reference_tension"]
-    assert applied["physics.circulation.parameters.V_TOT"]
+    assert activation_from_case(case).hmt.t_ref == case["physics"]["activation"][
+        "reference_tension"]
+    act = activation_from_case(case, 123e3)
+    assert act.hmt.t_ref == 123e3
+    theta = {"reference_tension": 123e3, "R_AR_SYS": 1.1, "C_AR_SYS": 0.9, "V_TOT": 1234.5}
+    params = circulation_parameters(case, {"R_AR_SYS": 0.5}, act, "here",
+                                    calibrated_overrides(theta))
+    sys = params["circulation"]["SYS"]
+    # the drug factor acts on the calibrated resistance
+    assert sys["R_AR"] == pytest.approx(0.55) and sys["C_AR"] == pytest.approx(0.9)
+    assert params["initial"]["V_TOT"] == pytest.approx(1234.5)
+
+
+def test_end_diastolic_pressure_and_its_source(coarse_lv):
+    from twinflow.physics.heart.settings import end_diastolic_pressure_source, read_case
+
+    case = read_case(coarse_lv[1])
+    assert end_diastolic_pressure_source(case) == (pytest.approx(8 * 133.322387415), "default")
+    case["measurements"]["end_diastolic_pressure"] = 1600.0
+    assert end_diastolic_pressure_source(case) == (1600.0, "case")
 
 
 def test_a_case_of_another_anatomy_is_refused(tmp_path):

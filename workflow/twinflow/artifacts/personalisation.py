@@ -163,3 +163,5 @@ class PersonalisationSummary(Part):
     beats_3d: int
     """3D beats of the calibration (personalise_lv)."""
     surrogate_evaluations: int
+    simplifications: list[str]
+    """Those of the personalisation (the model's are in the summary's ``simplifications``)."""

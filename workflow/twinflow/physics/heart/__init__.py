@@ -15,7 +15,13 @@ Model
 * **Cycle** (:mod:`~twinflow.physics.heart.cycle`): start from a periodic 0D state, beats until
   the LV volume is periodic; the last beat is analysed.
 
-Modules: ``settings`` (what is read from the case; the demo calibration), ``activation``,
+Personalisation (stage ``personalise_lv``, :mod:`~twinflow.physics.heart.personalise`): the
+stress-free reference by backward displacement (``unloading``), the passive stiffness fitted to
+the Klotz EDPVR (``passive_fit``), contractility and circulation calibrated to the patient's
+cuff pressure and volumes (``personalisation.calibrate``, with the 0D ``personalisation.
+surrogate``); every scenario starts from that baseline (``personalisation.applied``).
+
+Modules: ``settings`` (what is read from the case), ``activation``,
 ``model``, ``loading`` (quasi-static ramps), ``circulation``, ``coupling``, ``cycle``,
 ``inflation`` (the ``inflation`` study), ``outputs`` (series.csv, fields, P-V plot),
 ``summary`` (summary.json, :mod:`twinflow.artifacts.cycle`); the stage function

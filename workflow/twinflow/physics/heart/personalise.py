@@ -41,7 +41,6 @@ from twinflow.errors import InputError
 from twinflow.logs import Progress
 from twinflow.physics.heart.activation import Activation
 from twinflow.physics.heart.circulation import ML, MMHG, Circulation0D
-from twinflow.physics.heart.coupling import elastance_surrogate
 from twinflow.physics.heart.cycle import CoupledRun
 from twinflow.physics.heart.loading import inflate_to_volume, ramp, volume_target
 from twinflow.physics.heart.model import LVModel, build_lv
@@ -211,14 +210,32 @@ def personalise_lv(settings: Path, mesh: Path, measurements: Path, out: Path,
 def initial_surrogate(model: LVModel, activation: Activation, edp: float,
                       passive: PassiveFit) -> SurrogateLV:
     """The surrogate LV before any beat: the exponential EDPVR through the re-inflation curve
-    of the fit, the active elastance of one isovolumic activation at the EDV."""
+    of the passive fit; the active elastance and its volume intercept from two isovolumic
+    activations of the 3D LV to the peak tension, at the end-diastolic and at the unloaded
+    volume (the 3D LV ejects below its unloaded volume, so the intercept is not V0)."""
     v0 = passive.unloaded_volume_m3 / ML
     pts = [(p.model_volume_m3 / ML, p.pressure_pa / MMHG) for p in passive.curve
            if p.model_volume_m3 is not None]
     a, b = fit_passive(np.array([v for v, _ in pts]), np.array([p for _, p in pts]), v0)
-    probe = elastance_surrogate(model, activation, edp)
-    k, va = initial_active(probe.edv, probe.p_iso, edp / MMHG, v0,
-                           activation.timing().peak_tension)
+    peak = activation.timing().peak_tension
+    model.reset()
+    ramp(model, model.pressure, edp, None, steps=4)
+    v_ed = model.newton.volume() / ML
+    probes = []
+    for v in (v_ed, v0):
+        model.reset()
+        if v > v0:
+            ramp(model, model.pressure, edp, None, steps=4)
+        ramp(model, model.Ta, peak, volume_target(v * ML), steps=4)
+        probes.append((v, float(model.pressure.value) / MMHG))
+    model.reset()
+    (v1, p1), (v2, p2) = probes
+    p1_act = p1 - a * np.expm1(b * (v1 - v0))
+    p2_act = p2
+    k, va = initial_active(v1, v2, p1_act, p2_act, peak)
+    log.info("surrogate LV: EDPVR %.3g (exp(%.3g (V - %.1f)) - 1) mmHg; isovolumic at peak "
+             "tension %.1f mmHg at %.1f mL, %.1f mmHg at %.1f mL: E_A %.3g mmHg/mL, V_a %.1f mL",
+             a, b, v0, p1, v1, p2, v2, k * peak, va)
     return SurrogateLV(a, b, v0, k, va)
 
 

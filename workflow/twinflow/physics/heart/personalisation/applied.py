@@ -42,4 +42,5 @@ def summary_block(personalisation: Personalisation, outputs: BeatOutputs,
         targets=achieved(p.targets, outputs), parameters=p.parameters,
         passive_scale=p.passive.scale, unloading_iterations=unloading_iterations,
         unloading_volume_error=unloading_volume_error, unloaded_volume_m3=unloaded_volume_m3,
-        beats_3d=p.beats_3d, surrogate_evaluations=p.surrogate_evaluations)
+        beats_3d=p.beats_3d, surrogate_evaluations=p.surrogate_evaluations,
+        simplifications=p.simplifications)

@@ -8,8 +8,9 @@ compartment: a stated simplification, no brachial amplification), end-diastolic 
 end-systolic volume. Four unknowns, four targets; residuals are scaled by their tolerances
 (:class:`Targets`).
 
-Algorithm (output space mapping with a refitted surrogate; Bandler et al. 2004, IEEE Trans
-Microw Theory Tech 52:337, in its simplest "output correction" form):
+Algorithm (space mapping, Bandler et al. 2004, IEEE Trans Microw Theory Tech 52:337: a cheap
+model proposes, the expensive one decides; here the cheap model is re-anchored on every 3D beat
+and its Jacobian corrected by Broyden updates):
 
 1. :func:`propose`: :math:`\theta_0 = \arg\min \|r(s(\theta))\|` with the surrogate LV
    (:mod:`~twinflow.physics.heart.personalisation.surrogate`) in the 0D loop, bounded, by
@@ -17,14 +18,20 @@ Microw Theory Tech 52:337, in its simplest "output correction" form):
    best surrogate fit misses a target by more than its tolerance, the targets are unreachable
    within the bounds: :class:`CalibrationError` before any 3D beat.
 2. The 3D model restarts at the surrogate's periodic 0D state and runs a beat (a
-   :class:`BeatRunner`). When the beat has settled (its start and end volume agree to
-   :data:`SETTLED`), the surrogate's active part is refitted to it, the mismatch
-   :math:`d = m_{3D}(\theta_k) - s(\theta_k)` is kept, and
-   :math:`\theta_{k+1} = \arg\min \|r(s(\theta) + d)\|`; the 3D model restarts there.
+   :class:`BeatRunner`). The surrogate's active part is refitted to the beat and the LV law
+   is anchored on it (:func:`~twinflow.physics.heart.personalisation.surrogate.anchored_law`:
+   the 0D loop with it reproduces the beat at :math:`\theta_k`), so
+   :math:`\theta_{k+1} = \arg\min \|r(s_k(\theta) + B_k(x - x_k))\|`, :math:`x = \log
+   \theta`, where :math:`B_k` is a Broyden rank-one correction of the anchored law's Jacobian
+   (:math:`B \leftarrow B + (m_{3D} - \hat m)\,\Delta x^T/\Delta x^T\Delta x`, :math:`\hat m`
+   the previous proposal's prediction), learnt from what each proposal mispredicted; the 3D
+   model restarts at the anchored law's periodic state for :math:`\theta_{k+1}`.
 3. Done when a beat meets every target within :data:`ACCEPT` of its tolerance and is periodic
    (its EDV and ESV agree with the previous beat at the same parameters to the periodicity
-   tolerance). The 3D beats are bounded (``personalisation.max_beats``); when the budget is
-   spent, :class:`CalibrationError` names each missed target and by how much.
+   tolerance, or, restarted from the anchored limit cycle, it closes on itself to
+   :data:`CLOSED` of that tolerance). The 3D beats are bounded
+   (``personalisation.max_beats``); when the budget is spent, :class:`CalibrationError`
+   names each missed target and by how much.
 """
 
 from __future__ import annotations
@@ -66,10 +73,10 @@ TARGET_NAMES = ("systolic_pressure", "diastolic_pressure", "end_diastolic_volume
                 "end_systolic_volume")
 #: A beat is accepted when every scaled residual is within this fraction of its tolerance
 #: (margin for the downstream baseline run from the same parameters).
-ACCEPT = 0.8
-#: A beat has settled (its outputs can correct the surrogate) when |V_end - V_start| / EDV is
-#: below this.
-SETTLED = 0.02
+ACCEPT = 0.5
+#: A beat restarted from the anchored estimate of the limit cycle counts as periodic when
+#: |V_end - V_start| / EDV is below this fraction of the periodicity tolerance.
+CLOSED = 0.25
 
 
 class CalibrationError(TwinflowError):
@@ -194,10 +201,12 @@ Law = Callable[[float], Callable[[float, float], float]]
 
 
 def propose(targets: Targets, law: Law, circulation: Circulation, theta0: dict[str, float],
-            y_start: np.ndarray | None = None) -> tuple[dict[str, float], BeatOutputs, int,
-                                                       np.ndarray]:
-    """θ minimising the scaled residuals of the 0D loop with the LV ``law``, within the
-    bounds; returns θ, the outputs there, the 0D evaluations and the periodic state."""
+            y_start: np.ndarray | None = None,
+            secant: tuple[np.ndarray, np.ndarray] | None = None,
+            ) -> tuple[dict[str, float], np.ndarray, int, np.ndarray]:
+    """θ minimising the scaled residuals of the 0D loop with the LV ``law`` plus the linear
+    correction ``secant`` = (B, x_ref): B (x - x_ref), x = log θ, within the bounds; returns
+    θ, the corrected model's outputs there, the 0D evaluations and the periodic state."""
     lo = np.log([PARAMETERS[n][1] for n in NAMES])
     hi = np.log([PARAMETERS[n][2] for n in NAMES])
     cache: dict[bytes, tuple[BeatOutputs, np.ndarray]] = {}
@@ -212,14 +221,19 @@ def propose(targets: Targets, law: Law, circulation: Circulation, theta0: dict[s
             warm[0] = cache[key][1]
         return cache[key]
 
+    def model(x: np.ndarray) -> np.ndarray:
+        out = run(x)[0].vector()
+        if secant is not None:
+            out = out + secant[0] @ (np.asarray(x) - secant[1])
+        return out
+
     def fun(x: np.ndarray) -> np.ndarray:
-        return targets.scaled(run(x)[0].vector())
+        return targets.scaled(model(x))
 
     x0 = np.clip(_to_x(theta0), lo + 1e-9, hi - 1e-9)
     sol = least_squares(fun, x0, bounds=(lo, hi), diff_step=1e-2, x_scale=1.0,
                         xtol=1e-5, ftol=1e-6, max_nfev=60)
-    outputs, y = run(sol.x)
-    return _to_theta(sol.x), outputs, len(cache), y
+    return _to_theta(sol.x), model(sol.x), len(cache), run(sol.x)[1]
 
 
 def _changed(a: dict[str, float], b: dict[str, float], rtol: float = 2e-3) -> bool:
@@ -232,9 +246,8 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
               where: str = "personalisation",
               on_beat: Callable[[Iteration], None] | None = None) -> Result:
     """Calibrate θ so that the periodic 3D beat meets ``targets`` (module docstring)."""
-    theta, s_out, evals, y0 = propose(
+    theta, best, evals, y0 = propose(
         targets, lambda t_ref: surrogate.law(t_ref, shape), circulation, theta0)
-    best = s_out.vector()
     if np.max(np.abs(targets.scaled(best))) > 1.0:
         raise CalibrationError(
             f"{where}: the measurements cannot be reproduced within the parameter bounds "
@@ -242,6 +255,9 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
     result = Result(theta=theta, surrogate=surrogate, surrogate_evaluations=evals)
     runner.restart(theta, circulation.parameters(theta), y0)
     restarted, previous, y_start = True, None, y0
+    # Broyden (rank-one) correction of the anchored law's Jacobian in x = log θ: what the
+    # last proposal mispredicted, per unit step
+    jac, x_last, predicted = np.zeros((4, 4)), None, best
     while result.beats < max_beats:
         beat = runner.beat()
         res = targets.scaled(beat.outputs.vector())
@@ -259,15 +275,24 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         if on_beat is not None:
             on_beat(it)
         met = bool(np.max(np.abs(res)) <= ACCEPT)
-        if met and period is not None and period < periodicity_tol:
+        # periodic: two beats at the same parameters agree, or the beat closes on itself
+        # (restarted from the anchored estimate of the limit cycle)
+        closed = beat.drift < CLOSED * periodicity_tol
+        if met and ((period is not None and period < periodicity_tol) or closed):
             result.theta, result.start_state = theta, y_start
             return result
+        x_now = _to_x(theta)
+        if restarted and x_last is not None and np.any(x_now != x_last):
+            step = x_now - x_last
+            jac = jac + np.outer(beat.outputs.vector() - predicted, step) / (step @ step)
         # the LV law anchored on this beat proposes the parameters and the restart state
         surrogate = fit_active(surrogate, beat.t, beat.v_ml, beat.p_mmhg, shape,
                                theta["reference_tension"])
         law = anchored_law(surrogate, shape, theta["reference_tension"], beat.t, beat.v_ml,
                            beat.p_mmhg, shape.period)
-        theta_new, _, evals, y_new = propose(targets, law, circulation, theta, beat.y_end)
+        theta_new, predicted, evals, y_new = propose(targets, law, circulation, theta,
+                                                     beat.y_end, (jac, x_now))
+        x_last = x_now
         result.surrogate_evaluations += evals
         result.surrogate = surrogate
         if met and not _changed(theta_new, theta):  # same parameters: confirm periodicity
