@@ -55,8 +55,9 @@ class BeatMetrics(PressureVolumeMetrics):
     beat: int
     """0-based index of the beat in the run."""
     periodicity_error: float
-    """max(|V(end) - V(start)|, |EDV - EDV_prev|, |ESV - ESV_prev|) / EDV; the previous beat
-    counts only when no restart of the 0D state lies between them."""
+    """Largest relative change over the beat (LV volume, aortic pressure) and against the
+    previous beat (EDV, ESV, largest and smallest aortic pressure); the previous beat counts
+    only when no restart of the 0D state lies between them."""
     steps: int
     wall_time_s: float
     newton_iterations_mean: float

@@ -121,8 +121,10 @@ class CalibrationBeat(Part):
     scaled_residual: list[float]
     """(achieved - measured)/tolerance per target, in :data:`TargetName` order."""
     drift: float
-    """|V_end - V_start| / EDV of the beat."""
+    """Largest relative change of the 0D volumes and pressures over the beat."""
     periodicity_error: float | None
+    """Largest relative change of EDV, ESV, systolic and diastolic pressure against the
+    previous beat at the same parameters (None after a restart)."""
     restarted: bool
     """The beat started from a new 0D state (new parameters)."""
 

@@ -61,14 +61,14 @@ class ZeroDTruth:
         n = int(round(rr / dt))
         t = np.arange(n + 1) * dt
         v, p, par = np.empty(n + 1), np.empty(n + 1), np.empty(n + 1)
-        y = self.y.copy()
+        y = y_start = self.y.copy()
         for i in range(n + 1):
             v[i], par[i], p[i] = y[1], y[4], self.law(y[1], t[i])
             if i < n:
                 y = y + dt * np.array(self.model.rhs(t[i], y), dtype=float)
         self.y = y
         out = BeatOutputs(v.max(), v.min(), par.max(), par.min())
-        return Beat3D(t, v, p, out, abs(v[-1] - v[0]) / v.max(), y.copy())
+        return Beat3D(t, v, p, out, y_start, y.copy())
 
 
 def surrogate() -> SurrogateLV:

@@ -226,14 +226,19 @@ class CoupledRun:
 
 
 def periodicity_error(rows: list[StepRecord], previous: list[StepRecord] | None) -> float:
-    """max(|V(end) - V(start)|, |EDV - EDV_prev|, |ESV - ESV_prev|) / EDV of a beat's
-    samples, against the ``previous`` beat's when it is comparable (else the first term)."""
+    """Largest of |V(end) - V(start)| / EDV and |p_AR(end) - p_AR(start)| / max p_AR over a
+    beat's samples and, against the ``previous`` beat when it is comparable, the relative
+    changes of EDV, ESV and the largest and smallest aortic pressure (the slow volume shifts
+    of the closed loop show in the aortic pressures before the LV volumes)."""
     v = [r.v_lv for r in rows]
-    edv, esv = max(v), min(v)
-    errs = [abs(v[-1] - v[0]) / edv]
+    p = [r.p_ar_sys for r in rows]
+    edv, esv, p_max, p_min = max(v), min(v), max(p), min(p)
+    errs = [abs(v[-1] - v[0]) / edv, abs(p[-1] - p[0]) / p_max]
     if previous is not None:
         v_prev = [r.v_lv for r in previous]
-        errs += [abs(edv - max(v_prev)) / edv, abs(esv - min(v_prev)) / edv]
+        p_prev = [r.p_ar_sys for r in previous]
+        errs += [abs(edv - max(v_prev)) / edv, abs(esv - min(v_prev)) / edv,
+                 abs(p_max - max(p_prev)) / p_max, abs(p_min - min(p_prev)) / p_max]
     return max(errs)
 
 

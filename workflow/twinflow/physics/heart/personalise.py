@@ -150,6 +150,7 @@ class Beats3D:
         run = self.run
         assert run is not None
         n = int(round(run.circ.rr / self.time_step))
+        y_start = run.circ.state.copy()
         rows, _ = run.beat(self.beats, n, self.time_step, None, self.bar)
         self.beats += 1
         t = np.array([r.t for r in rows])
@@ -158,8 +159,7 @@ class Beats3D:
         p_ar = np.array([r.p_ar_sys for r in rows])
         outputs = BeatOutputs(float(v.max()), float(v.min()), float(p_ar.max()),
                               float(p_ar.min()))
-        return Beat3D(t, v, p, outputs, abs(v[-1] - v[0]) / float(v.max()),
-                      run.circ.state.copy())
+        return Beat3D(t, v, p, outputs, y_start, run.circ.state.copy())
 
 
 def personalise_lv(settings: Path, mesh: Path, measurements: Path, out: Path,

@@ -27,9 +27,9 @@ and its Jacobian corrected by Broyden updates):
    the previous proposal's prediction), learnt from what each proposal mispredicted; the 3D
    model restarts at the anchored law's periodic state for :math:`\theta_{k+1}`.
 3. Done when a beat meets every target within :data:`ACCEPT` of its tolerance and is periodic
-   (its EDV and ESV agree with the previous beat at the same parameters to the periodicity
-   tolerance, or, restarted from the anchored limit cycle, it closes on itself to
-   :data:`CLOSED` of that tolerance). The 3D beats are bounded
+   (its EDV, ESV and aortic pressures agree with the previous beat at the same parameters to
+   the periodicity tolerance, or, restarted from the anchored limit cycle, its 0D volumes and
+   pressures close on themselves to :data:`CLOSED` of that tolerance). The 3D beats are bounded
    (``personalisation.max_beats``); when the budget is spent, :class:`CalibrationError`
    names each missed target and by how much.
 """
@@ -145,10 +145,18 @@ class Beat3D:
     v_ml: np.ndarray
     p_mmhg: np.ndarray
     outputs: BeatOutputs
-    drift: float
-    """|V_end - V_start| / EDV of the beat."""
+    y_start: np.ndarray
+    """0D state at the start of the beat."""
     y_end: np.ndarray
     """0D state at the end of the beat."""
+
+    @property
+    def drift(self) -> float:
+        """How far the beat is from closing on itself: the largest relative change of the
+        0D volumes and pressures over the beat (each relative to max(|value|, 1 mL or
+        mmHg)), as the 0D periodicity test."""
+        a, b = np.asarray(self.y_start[:8]), np.asarray(self.y_end[:8])
+        return float(np.max(np.abs(b - a) / np.maximum(np.abs(a), 1.0)))
 
 
 class BeatRunner(Protocol):
@@ -170,7 +178,10 @@ class Iteration:
     outputs: BeatOutputs
     scaled_residual: list[float]
     drift: float
+    """The beat's :attr:`Beat3D.drift`."""
     periodicity_error: float | None
+    """Largest relative change of EDV, ESV, systolic and diastolic pressure against the
+    previous beat at the same parameters (None after a restart)."""
     restarted: bool
 
 
@@ -263,8 +274,8 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         res = targets.scaled(beat.outputs.vector())
         period = None
         if previous is not None:
-            period = max(abs(beat.outputs.edv_ml - previous.outputs.edv_ml),
-                         abs(beat.outputs.esv_ml - previous.outputs.esv_ml)) / beat.outputs.edv_ml
+            period = float(np.max(np.abs(beat.outputs.vector() - previous.outputs.vector())
+                                  / np.abs(beat.outputs.vector())))
         it = Iteration(result.beats, dict(theta), beat.outputs, [float(r) for r in res],
                        beat.drift, period, restarted)
         result.iterations.append(it)
