@@ -107,6 +107,13 @@ def test_lv_demo_runs_end_to_end(tmp_path: Path) -> None:
     for summary in arms.values():
         assert summary.periodic and 0.3 < summary.ejection_fraction < 0.8
     assert arms["entresto"].peak_systolic_pressure_pa < arms["baseline"].peak_systolic_pressure_pa
+    # the baseline reproduces the patient: image-derived EDV/ESV and the case's cuff pressure
+    base = arms["baseline"].personalisation
+    assert base is not None and all(t.met for t in base.targets), base
+    assert {t.name: t.source for t in base.targets}["end_systolic_volume"] == "images"
+    assert abs(base.unloading_volume_error) < 0.01
+    gradient = arms["baseline"].peak_lv_aortic_gradient_pa
+    assert gradient is not None and gradient <= 5 * 133.322387415
     text = (case_dir / "report.html").read_text()
     assert f"{100 * arms['baseline'].ejection_fraction:.3g}" in text
     assert json.loads((case_dir / "case.json").read_text())["anatomy"] == "left-ventricle"

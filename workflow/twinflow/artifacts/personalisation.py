@@ -121,7 +121,8 @@ class CalibrationBeat(Part):
     scaled_residual: list[float]
     """(achieved - measured)/tolerance per target, in :data:`TargetName` order."""
     drift: float
-    """Largest relative change of the 0D volumes and pressures over the beat."""
+    """LV volume change over the beat / EDV, or aortic pressure change / systolic pressure,
+    whichever is larger."""
     periodicity_error: float | None
     """Largest relative change of EDV, ESV, systolic and diastolic pressure against the
     previous beat at the same parameters (None after a restart)."""

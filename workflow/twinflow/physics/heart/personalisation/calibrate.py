@@ -28,8 +28,8 @@ and its Jacobian corrected by Broyden updates):
    model restarts at the anchored law's periodic state for :math:`\theta_{k+1}`.
 3. Done when a beat meets every target within :data:`ACCEPT` of its tolerance and is periodic
    (its EDV, ESV and aortic pressures agree with the previous beat at the same parameters to
-   the periodicity tolerance, or, restarted from the anchored limit cycle, its 0D volumes and
-   pressures close on themselves to :data:`CLOSED` of that tolerance). The 3D beats are bounded
+   the periodicity tolerance, or, restarted from the anchored limit cycle, its LV volume and
+   aortic pressure close on themselves to :data:`CLOSED` of that tolerance). The 3D beats are bounded
    (``personalisation.max_beats``); when the budget is spent, :class:`CalibrationError`
    names each missed target and by how much.
 """
@@ -152,11 +152,12 @@ class Beat3D:
 
     @property
     def drift(self) -> float:
-        """How far the beat is from closing on itself: the largest relative change of the
-        0D volumes and pressures over the beat (each relative to max(|value|, 1 mL or
-        mmHg)), as the 0D periodicity test."""
-        a, b = np.asarray(self.y_start[:8]), np.asarray(self.y_end[:8])
-        return float(np.max(np.abs(b - a) / np.maximum(np.abs(a), 1.0)))
+        """How far the beat is from closing on itself: the larger of the LV volume change
+        over the beat relative to the EDV and the aortic pressure change relative to the
+        systolic pressure (the start-to-end terms of the cycle's periodicity error)."""
+        a, b = np.asarray(self.y_start), np.asarray(self.y_end)
+        return float(max(abs(b[1] - a[1]) / self.outputs.edv_ml,
+                         abs(b[4] - a[4]) / self.outputs.systolic_mmhg))
 
 
 class BeatRunner(Protocol):
@@ -292,6 +293,8 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         if met and ((period is not None and period < periodicity_tol) or closed):
             result.theta, result.start_state = theta, y_start
             return result
+        if result.beats >= max_beats:
+            break
         x_now = _to_x(theta)
         if restarted and x_last is not None and np.any(x_now != x_last):
             step = x_now - x_last
