@@ -29,8 +29,8 @@ and its Jacobian corrected by Broyden updates):
 3. Done when a beat meets every target within :data:`ACCEPT` of its tolerance and is periodic
    (its EDV, ESV and aortic pressures agree with the previous beat at the same parameters to
    the periodicity tolerance, or, restarted from the anchored limit cycle, its LV volume and
-   aortic pressure close on themselves to :data:`CLOSED` of that tolerance). The 3D beats are bounded
-   (``personalisation.max_beats``); when the budget is spent, :class:`CalibrationError`
+   aortic pressure close on themselves to :data:`CLOSED` of that tolerance). The 3D beats
+   are bounded (``personalisation.max_beats``); when the budget is spent, :class:`CalibrationError`
    names each missed target and by how much.
 """
 
