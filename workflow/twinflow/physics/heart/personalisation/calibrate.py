@@ -26,7 +26,8 @@ and its Jacobian corrected by Broyden updates):
    (:math:`B \leftarrow B + (m_{3D} - \hat m)\,\Delta x^T/\Delta x^T\Delta x`, :math:`\hat m`
    the previous proposal's prediction), learnt from what each proposal mispredicted; the 3D
    model restarts at the anchored law's periodic state for :math:`\theta_{k+1}`.
-3. Done when a beat meets every target within :data:`ACCEPT` of its tolerance and is periodic
+3. A beat that meets every target within :data:`ACCEPT` of its tolerance is followed by
+   another at the same parameters (no new proposal); done when such a beat is periodic
    (its EDV, ESV and aortic pressures agree with the previous beat at the same parameters to
    the periodicity tolerance, or, restarted from the anchored limit cycle, its LV volume and
    aortic pressure close on themselves to :data:`CLOSED` of that tolerance). The 3D beats
@@ -248,10 +249,6 @@ def propose(targets: Targets, law: Law, circulation: Circulation, theta0: dict[s
     return _to_theta(sol.x), model(sol.x), len(cache), run(sol.x)[1]
 
 
-def _changed(a: dict[str, float], b: dict[str, float], rtol: float = 2e-3) -> bool:
-    return any(abs(math.log(a[n] / b[n])) > rtol for n in NAMES)
-
-
 def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
               circulation: Circulation, theta0: dict[str, float], runner: BeatRunner,
               max_beats: int, periodicity_tol: float = 0.01,
@@ -295,6 +292,9 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
             return result
         if result.beats >= max_beats:
             break
+        if met:  # same parameters, one more beat to show periodicity
+            previous, y_start, restarted = beat, beat.y_end, False
+            continue
         x_now = _to_x(theta)
         if restarted and x_last is not None and np.any(x_now != x_last):
             step = x_now - x_last
@@ -309,9 +309,6 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         x_last = x_now
         result.surrogate_evaluations += evals
         result.surrogate = surrogate
-        if met and not _changed(theta_new, theta):  # same parameters: confirm periodicity
-            previous, y_start, restarted = beat, beat.y_end, False
-            continue
         log.info("proposed %s", ", ".join(f"{k} {v:.4g}" for k, v in theta_new.items()))
         theta, y_start = theta_new, y_new
         runner.restart(theta, circulation.parameters(theta), y_start)
