@@ -75,6 +75,13 @@ def test_mesh_size_rewrites_only_the_meshing_settings(tmp_path: Path) -> None:
         "settings/baseline/mesh_lv.json", "settings/entresto/mesh_lv.json"}
 
 
+def test_a_measurement_rewrites_the_calibration_and_the_arms(tmp_path: Path) -> None:
+    measured = LV + "measurements:\n  blood_pressure: {systolic: 130 mmHg, diastolic: 80 mmHg}\n"
+    assert _changed(tmp_path, measured, measured + "  end_diastolic_pressure: 10 mmHg\n") == {
+        "settings/personalise_lv.json", "settings/baseline/simulate_heart.json",
+        "settings/entresto/simulate_heart.json"}
+
+
 def test_one_arm_dose_rewrites_only_that_arm(tmp_path: Path) -> None:
     assert _changed(tmp_path, LV, LV.replace("97 mg + 103 mg", "49 mg + 51 mg")) == {
         "settings/entresto/drug_effects.json", "settings/report.json"}
