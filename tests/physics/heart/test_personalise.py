@@ -60,7 +60,11 @@ def test_personalised_baseline_reproduces_the_measurements(coarse_lv, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     p = Personalisation.read(out)
     assert all(t.met for t in p.targets), p.targets
-    assert 1 <= p.beats_3d <= 8 and p.beats[-1].periodicity_error < 0.01
+    last = p.beats[-1]
+    assert 1 <= p.beats_3d <= 8
+    # periodic: two beats at the same parameters agree, or a restarted beat closes on itself
+    assert (last.periodicity_error is not None and last.periodicity_error < 0.01) or (
+        last.restarted and last.drift < 0.0025), last
     sources = {t.name: t.source for t in p.targets}
     assert sources["end_systolic_volume"] == "case (ejection fraction)"
     assert sources["end_diastolic_volume"] == "geometry"

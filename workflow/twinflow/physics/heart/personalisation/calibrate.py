@@ -229,9 +229,14 @@ def propose(targets: Targets, law: Law, circulation: Circulation, theta0: dict[s
         key = np.asarray(x).tobytes()
         if key not in cache:
             th = _to_theta(x)
-            cache[key] = surrogate_beat(circulation.parameters(th),
-                                        law(th["reference_tension"]), warm[0])
-            warm[0] = cache[key][1]
+            try:
+                cache[key] = surrogate_beat(circulation.parameters(th),
+                                            law(th["reference_tension"]), warm[0])
+                warm[0] = cache[key][1]
+            except (SurrogateDiverged, FloatingPointError, OverflowError):
+                # far outside the surrogate's range: a large residual steers the fit back
+                far = targets.vector() + 1e3 * targets.scale()
+                cache[key] = (BeatOutputs(*far[[2, 3, 0, 1]]), warm[0])
         return cache[key]
 
     def model(x: np.ndarray) -> np.ndarray:

@@ -41,6 +41,13 @@ SHAPE_SAMPLES = 800
 ACTIVE_SAMPLE = 0.05
 #: Time step of the 0D runs of the surrogate (s): forward Euler at 1 ms (see surrogate_beat).
 GRID_STEP = 1e-3
+#: Beats of the plain iteration when Anderson mixing fails (the state is then a proposal's
+#: approximation, not a converged periodic state).
+FALLBACK_BEATS = 40
+
+
+class SurrogateDiverged(ArithmeticError):
+    """The 0D loop with the surrogate LV blew up (parameters far outside its range)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +256,11 @@ def surrogate_beat(parameters: dict, p_lv, y_start: np.ndarray | None = None,
     y0 = (initial_state(parameters) if y_start is None
           else set_total_volume(parameters, y_start))
     y = periodic_state(model, y0, dt, n, tol)
-    if y is None:  # Anderson mixing failed: plain beat-after-beat iteration
+    if y is None:  # Anderson mixing failed: plain beat-after-beat iteration, bounded
         y, _, _ = periodic_0d_state(parameters, dt=dt, y_start=y0, p_lv=p_lv, tol=tol,
-                                    max_beats=300)
+                                    max_beats=FALLBACK_BEATS)
+    if not np.all(np.isfinite(y)):
+        raise SurrogateDiverged("the 0D loop diverged with these parameters")
     yk = y.copy()
     v = np.empty(n + 1)
     p_ar = np.empty(n + 1)
@@ -259,4 +268,6 @@ def surrogate_beat(parameters: dict, p_lv, y_start: np.ndarray | None = None,
     for i in range(n):
         yk = yk + dt * np.array(model.rhs(i * dt, yk), dtype=float)
         v[i + 1], p_ar[i + 1] = yk[1], yk[4]
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(p_ar))):
+        raise SurrogateDiverged("the 0D loop diverged with these parameters")
     return BeatOutputs(float(v.max()), float(v.min()), float(p_ar.max()), float(p_ar.min())), y
