@@ -51,6 +51,7 @@ from twinflow.errors import TwinflowError
 from twinflow.physics.heart.personalisation.surrogate import (
     ActivationShape,
     BeatOutputs,
+    SurrogateDiverged,
     SurrogateLV,
     anchored_law,
     fit_active,
