@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from twinflow.workflow import PROJECT_FILES
+from twinflow.workflow import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
@@ -48,15 +48,7 @@ PY = Path(sys.executable)
 def make_project(folder: Path, n_cases: int, source: Path = ROOT) -> Path:
     """A copy of the project at ``source`` holding ``n_cases`` generated cases in
     ``cases/cohort/``."""
-    project = folder / "project"
-    project.mkdir()
-    for item in (*PROJECT_FILES, "workflow"):
-        src = source / item
-        if src.is_dir():
-            shutil.copytree(src, project / item,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, project / item)
+    project = copy_project(source, folder / "project")
     cohort = project / "cases" / "cohort"
     cohort.mkdir()
     carotid = (ROOT / "cases" / "carotid-demo.yaml").read_text()

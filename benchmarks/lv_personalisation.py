@@ -33,7 +33,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from twinflow.workflow import PROJECT_FILES
+from twinflow.workflow import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
@@ -43,15 +43,7 @@ PRESSURES = [(118, 76), (132, 84), (146, 92), (124, 70), (154, 96), (140, 88)]
 
 
 def make_project(folder: Path) -> Path:
-    project = folder / "project"
-    project.mkdir()
-    for item in (*PROJECT_FILES, "workflow"):
-        src = ROOT / item
-        if src.is_dir():
-            shutil.copytree(src, project / item,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, project / item)
+    project = copy_project(ROOT, folder / "project")
     (project / ".venv").symlink_to(ROOT / ".venv")
     return project
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twinflow.workflow import PROJECT_FILES
+from twinflow.workflow import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -39,16 +38,7 @@ def project_copy(tmp_path: Path, package: bool = False) -> Path:
     With ``package``, ``workflow/`` is copied too; run commands with :func:`package_env`
     so the copy's modules are the ones imported (and may be edited or touched).
     """
-    dst = tmp_path / "project"
-    dst.mkdir()
-    for item in [*PROJECT_FILES, *(["workflow"] if package else [])]:
-        src = ROOT / item
-        if src.is_dir():
-            shutil.copytree(src, dst / item,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dst / item)
-    return dst
+    return copy_project(ROOT, tmp_path / "project", package)
 
 
 def package_env(project: Path) -> dict[str, str]:

@@ -39,6 +39,23 @@ PROJECT_FILES = ("Snakefile", "rules", "config", "profiles", "envs", "cases", "s
                  "models")
 
 
+def copy_project(source: Path, dst: Path, package: bool = True) -> Path:
+    """A copy of the project at ``source`` in the new folder ``dst`` (its
+    :data:`PROJECT_FILES` and, with ``package``, ``workflow/``), for throw-away runs
+    (tests, benchmarks); returns ``dst``."""
+    import shutil
+
+    dst.mkdir()
+    for item in [*PROJECT_FILES, *(["workflow"] if package else [])]:
+        src = source / item
+        if src.is_dir():
+            shutil.copytree(src, dst / item,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dst / item)
+    return dst
+
+
 def project_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
