@@ -52,10 +52,11 @@ def _dry_run(project: Path, *args: str) -> str:
 def test_dry_runs_launch_the_case_ranks_and_cap_them_by_cores(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
     out = _dry_run(project, "--cores", "2", "--snakemake-args=-p")
-    assert out.count("/mpiexec; ${mpi:+$mpi -n 2} ") == 2  # lv-demo: 2 ranks, 2 arms
+    # lv-demo: 2 ranks for its calibration and its 2 arms
+    assert out.count("/mpiexec; ${mpi:+$mpi -n 2} ") == 3
     out = _dry_run(project, "--cores", "1", "--snakemake-args=-p")
     assert out.count("lv-demo: simulation.mpi_ranks = 2 capped to 1") == 1
-    assert out.count("mpi=; ${mpi:+$mpi -n 1} ") == 2 and "mpiexec" not in out
+    assert out.count("mpi=; ${mpi:+$mpi -n 1} ") == 3 and "mpiexec" not in out
     out = _dry_run(project, "--cores", "2", "--profile", "slurm")
     assert "Group job setup" in out and "Group job report" in out
     proc = run_cli("run", "--dry-run", "--profile", "nowhere", cwd=project)
