@@ -43,7 +43,7 @@ ACTIVE_SAMPLE = 0.05
 GRID_STEP = 1e-3
 #: Beats of the plain iteration when Anderson mixing fails (the state is then a proposal's
 #: approximation, not a converged periodic state).
-FALLBACK_BEATS = 40
+FALLBACK_BEATS = 10
 
 
 class SurrogateDiverged(ArithmeticError):
@@ -207,7 +207,7 @@ def set_total_volume(parameters: dict, y: np.ndarray) -> np.ndarray:
 
 
 def periodic_state(model, y0: np.ndarray, dt: float, n: int, tol: float,
-                   max_beats: int = 60) -> np.ndarray | None:
+                   max_beats: int = 30) -> np.ndarray | None:
     r"""Periodic state of the closed loop: the root of :math:`\Phi(y) - y`, :math:`\Phi` one
     beat of ``n`` forward-Euler steps, by Anderson mixing (``scipy.optimize.anderson``).
 
