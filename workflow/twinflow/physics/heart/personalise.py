@@ -47,7 +47,9 @@ from twinflow.physics.heart.model import LVModel, build_lv
 from twinflow.physics.heart.outputs import FieldWriter
 from twinflow.physics.heart.passive_fit import PassiveFit, fit_passive_scale
 from twinflow.physics.heart.personalisation.applied import achieved
-from twinflow.physics.heart.personalisation.calibrate import (PARAMETERS, Beat3D, Circulation,
+from twinflow.physics.heart.mechanics.solver import ConvergenceError
+from twinflow.physics.heart.personalisation.calibrate import (PARAMETERS, Beat3D,
+                                                              CalibrationError, Circulation,
                                                               Result, Targets, calibrate)
 from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, BeatOutputs,
                                                               SurrogateLV, fit_passive,
@@ -186,6 +188,7 @@ def personalise_lv(settings: Path, mesh: Path, measurements: Path, out: Path,
              passive.unloading.iterations)
     activation = activation_from_case(case)
     surrogate = initial_surrogate(model, activation, edp, passive)
+    check_end_systole(model, activation, goal, where)
     shape = ActivationShape.of(activation)
     circulation = Circulation(circulation_parameters(case, {}, activation, where))
     theta0 = circulation.theta0(activation.hmt.t_ref)
@@ -237,6 +240,37 @@ def initial_surrogate(model: LVModel, activation: Activation, edp: float,
              "tension %.1f mmHg at %.1f mL, %.1f mmHg at %.1f mL: E_A %.3g mmHg/mL, V_a %.1f mL",
              a, b, v0, p1, v1, p2, v2, k * peak, va)
     return SurrogateLV(a, b, v0, k, va)
+
+
+def check_end_systole(model: LVModel, activation: Activation, goal: Targets,
+                      where: str) -> None:
+    """Necessary condition for the measured ESV: brought to that volume and activated to the
+    peak tension at the largest reference tension allowed, the 3D LV must develop at least
+    the diastolic pressure (the aortic valve closes at end-systole above it). The probe is
+    quasi-static (no force-velocity loss), so it is optimistic; a linear surrogate cannot
+    show this limit (its elastance extrapolates to any volume). One line, exit 2."""
+    t_max = PARAMETERS["reference_tension"][2]
+    peak = activation.timing().peak_tension * t_max / activation.hmt.t_ref
+    esv = goal.esv_ml * ML
+    model.reset()
+    try:
+        inflate_to_volume(model, esv, steps=4)
+        ramp(model, model.Ta, peak, volume_target(esv), steps=4)
+        capacity = float(model.pressure.value) / MMHG
+    except ConvergenceError:
+        capacity = None
+    finally:
+        model.reset()
+    if capacity is None or capacity < goal.diastolic_mmhg:
+        got = ("the mechanics do not converge there" if capacity is None
+               else f"it develops at most {capacity:.1f} mmHg")
+        raise CalibrationError(
+            f"{where}: the measurements cannot be reproduced: end systolic volume "
+            f"{goal.esv_ml:.1f} mL is out of reach of the 3D LV (at that volume and the "
+            f"largest reference tension, {t_max / 1e3:.0f} kPa, {got}; the diastolic "
+            f"pressure is {goal.diastolic_mmhg:.1f} mmHg)")
+    log.info("end-systolic check: at ESV %.1f mL and T_ref %.0f kPa the LV develops %.1f mmHg",
+             goal.esv_ml, t_max / 1e3, capacity)
 
 
 def personalisation_artifact(targets: list[Target], result: Result, theta0: dict[str, float],
