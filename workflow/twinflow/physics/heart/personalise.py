@@ -244,18 +244,21 @@ def initial_surrogate(model: LVModel, activation: Activation, edp: float,
 
 def check_end_systole(model: LVModel, activation: Activation, goal: Targets,
                       where: str) -> None:
-    """Necessary condition for the measured ESV: brought to that volume and activated to the
-    peak tension at the largest reference tension allowed, the 3D LV must develop at least
-    the diastolic pressure (the aortic valve closes at end-systole above it). The probe is
-    quasi-static (no force-velocity loss), so it is optimistic; a linear surrogate cannot
-    show this limit (its elastance extrapolates to any volume). One line, exit 2."""
+    """Necessary condition for the measured ESV: activated to the peak tension of the largest
+    reference tension allowed at its unloaded volume, then emptied to the ESV under that
+    tension (as in ejection), the 3D LV must still develop at least the diastolic pressure
+    (the aortic valve closes at end-systole above it). The probe is quasi-static (no
+    force-velocity loss), so it is optimistic; a linear surrogate cannot show this limit (its
+    elastance extrapolates to any volume). One line, exit 2."""
     t_max = PARAMETERS["reference_tension"][2]
     peak = activation.timing().peak_tension * t_max / activation.hmt.t_ref
     esv = goal.esv_ml * ML
+    v0 = model.reference_volume
     model.reset()
-    try:
-        inflate_to_volume(model, esv, steps=4)
-        ramp(model, model.Ta, peak, volume_target(esv), steps=4)
+    capacity: float | None = None
+    try:  # activated at the unloaded volume, then emptied under that tension (as in ejection)
+        ramp(model, model.Ta, peak, volume_target(v0), steps=4)
+        inflate_to_volume(model, esv, steps=8)
         capacity = float(model.pressure.value) / MMHG
     except ConvergenceError:
         capacity = None
