@@ -56,7 +56,7 @@ def test_personalised_baseline_reproduces_the_measurements(coarse_lv, tmp_path):
                                     ejection_fraction=0.5)
     out = tmp_path / "p" / "personalisation.json"
     r = run_cli("personalise-lv", "--settings", settings, "--mesh", coarse_lv[0],
-                "--measurements", geometry(coarse_lv), "--personalisation", out)
+                "--measurements", geometry(coarse_lv), "--personalisation", out, timeout=1500)
     assert r.returncode == 0, r.stderr[-3000:]
     p = Personalisation.read(out)
     assert all(t.met for t in p.targets), p.targets
@@ -76,7 +76,7 @@ def test_personalised_baseline_reproduces_the_measurements(coarse_lv, tmp_path):
     summary = tmp_path / "baseline" / "summary.json"
     r = run_cli("simulate-heart", "--settings", coarse_lv[1], "--mesh", coarse_lv[0],
                 "--drug-effects", drug_effects_of(coarse_lv[1]), "--personalisation", out,
-                "--summary", summary, "--output-every", "0", "--beats", "3")
+                "--summary", summary, "--output-every", "0", "--beats", "3", timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     s = CycleSummary.read(summary)
     assert s.personalisation is not None and s.initialisation.start == "personalisation"
