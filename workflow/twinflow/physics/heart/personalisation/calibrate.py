@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -326,7 +325,3 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
     raise CalibrationError(
         f"{where}: not calibrated within {max_beats} 3D beats "
         f"(personalisation.max_beats); last beat: {'; '.join(misses)}")
-
-
-def scaled_norm(values: list[float]) -> float:
-    return math.sqrt(sum(v * v for v in values))
