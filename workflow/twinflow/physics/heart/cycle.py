@@ -137,10 +137,17 @@ def start_up(model: LVModel, activation: Activation, params: dict[str, Any], edp
     circ.state = y0.copy()
     log.info("0D periodic in %d beats: start at V_LV %.1f mL", beats_0d, y0[1])
     p_guess = surrogate.eb * max(y0[1] - surrogate.v0, 0.0) * MMHG
-    ramp(model, model.pressure, p_guess, None, steps=4)
-    model.newton.solve(volume_target(y0[1] * ML))
-    ramp(model, model.Ta, activation.tension(0.0), volume_target(y0[1] * ML), steps=2)
+    inflate_to_start(model, activation, p_guess, y0[1] * ML)
     return Start(circ, params_0d, surrogate, beats_0d, err_0d, seconds)
+
+
+def inflate_to_start(model: LVModel, activation: Activation, p_guess: float,
+                     volume: float) -> None:
+    """From the unloaded state to the start of a beat: a passive pressure ramp to ``p_guess``
+    (Pa), the volume ``volume`` (m^3), then the tension at t = 0 with that volume held."""
+    ramp(model, model.pressure, p_guess, None, steps=4)
+    model.newton.solve(volume_target(volume))
+    ramp(model, model.Ta, activation.tension(0.0), volume_target(volume), steps=2)
 
 
 def start_personalised(model: LVModel, activation: Activation, params: dict[str, Any],
@@ -166,9 +173,7 @@ def start_personalised(model: LVModel, activation: Activation, params: dict[str,
     circ = Circulation0D(params, substeps=st.solver.substeps_0d)
     circ.state = set_total_volume(params, y0)
     log.info("start at V_LV %.1f mL", circ.state[1])
-    ramp(model, model.pressure, edp, None, steps=4)
-    model.newton.solve(volume_target(circ.state[1] * ML))
-    ramp(model, model.Ta, activation.tension(0.0), volume_target(circ.state[1] * ML), steps=2)
+    inflate_to_start(model, activation, edp, circ.state[1] * ML)
     return Start(circ, params_0d, None, beats_0d, err_0d, time.perf_counter() - tic), unloading
 
 

@@ -41,7 +41,7 @@ from twinflow.errors import InputError
 from twinflow.logs import Progress
 from twinflow.physics.heart.activation import Activation
 from twinflow.physics.heart.circulation import ML, MMHG, Circulation0D
-from twinflow.physics.heart.cycle import CoupledRun
+from twinflow.physics.heart.cycle import CoupledRun, inflate_to_start
 from twinflow.physics.heart.loading import inflate_to_volume, ramp, volume_target
 from twinflow.physics.heart.model import LVModel, build_lv
 from twinflow.physics.heart.outputs import FieldWriter
@@ -55,7 +55,7 @@ from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, B
                                                               SurrogateLV, fit_passive,
                                                               initial_active)
 from twinflow.physics.heart.settings import (CycleSettings, activation_from_case,
-                                             circulation_parameters,
+                                             circulation_parameters, end_diastolic_pressure,
                                              end_diastolic_pressure_source)
 from twinflow.stages import read_stage_settings
 
@@ -132,10 +132,7 @@ class Beats3D:
         if self.run is None:  # from the unloaded state: pressure ramp, then the volume
             writer = FieldWriter(model, Path("unused.xdmf"), 0)
             self.run = CoupledRun(model, circ, activation, writer, False)
-            p_guess = max(float(self.case_edp), 1.0)
-            ramp(model, model.pressure, p_guess, None, steps=4)
-            model.newton.solve(volume_target(y0[1] * ML))
-            ramp(model, model.Ta, activation.tension(0.0), volume_target(y0[1] * ML), steps=2)
+            inflate_to_start(model, activation, end_diastolic_pressure(self.case), y0[1] * ML)
         else:
             self.run.circ, self.run.activation = circ, activation
             model.Ta.value = activation.tension(self.run.t)
@@ -143,10 +140,6 @@ class Beats3D:
         self.run.history = []
         self.run.rows = self.run.rows[-1:] if self.run.rows else []
         self.run.record(self.beats, 0)
-
-    @property
-    def case_edp(self) -> float:
-        return end_diastolic_pressure_source(self.case)[0]
 
     def beat(self) -> Beat3D:
         run = self.run
