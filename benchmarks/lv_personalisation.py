@@ -38,7 +38,8 @@ from twinflow.workflow import copy_project
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
 MMHG, ML = 133.322387415, 1e-6
-#: cuff pressures (systolic, diastolic mmHg) by patient index: normal to stage-2 hypertension
+#: cuff pressures (systolic, diastolic mmHg) by seed, from seed 11 on (11 -> 118/76, 14 ->
+#: 124/70): normal to stage-2 hypertension; a patient keeps its pressure when run alone
 PRESSURES = [(118, 76), (132, 84), (146, 92), (124, 70), (154, 96), (140, 88)]
 
 
@@ -48,7 +49,7 @@ def make_project(folder: Path) -> Path:
     return project
 
 
-def write_case(project: Path, seed: int, index: int, ranks: int) -> tuple[str, dict]:
+def write_case(project: Path, seed: int, ranks: int) -> tuple[str, dict]:
     cid = f"lv-s{seed}"
     data = project / "cases" / "data" / cid
     subprocess.run([str(PY), "-m", "twinflow", "synth", "lv", "--patients", "1", "--seed",
@@ -63,7 +64,7 @@ def write_case(project: Path, seed: int, index: int, ranks: int) -> tuple[str, d
         "view": im["view"], "phase": im["phase"],
         "pixel_spacing": [f"{x * 1e3!r} mm" for x in im["pixel_spacing"]],
         "burned_in_text": im["burned_in_text"]} for im in images]
-    sbp, dbp = PRESSURES[index % len(PRESSURES)]
+    sbp, dbp = PRESSURES[(seed - 11) % len(PRESSURES)]
     case["measurements"] = {
         "blood_pressure": {"systolic": f"{sbp} mmHg", "diastolic": f"{dbp} mmHg"},
         "heart_rate": "75 bpm",
@@ -166,20 +167,24 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     project = make_project(folder)
     rows = []
-    for i, seed in enumerate(args.seeds):
-        cid, row = write_case(project, seed, i, args.ranks)
+    for seed in args.seeds:
+        cid, row = write_case(project, seed, args.ranks)
         row.update(run_patient(project, cid, args.cores))
+        row["measured"] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                           "load_average": [round(x, 1) for x in os.getloadavg()]}
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "targets"}), flush=True)
-    meta = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "cpu": psutil.cpu_count(), "load_average": os.getloadavg(), "ranks": args.ranks,
-            "command": " ".join(sys.argv)}
+    meta = {"cpu": psutil.cpu_count(), "ranks": args.ranks, "command": " ".join(sys.argv)}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "lv_personalisation.json").write_text(
-        json.dumps({"meta": meta, "patients": rows}, indent=1))
+    path = args.out / "lv_personalisation.json"
+    # patients not run this time keep their earlier rows (each row says when it was measured)
+    kept = [r for r in (json.loads(path.read_text())["patients"] if path.is_file() else [])
+            if r["seed"] not in args.seeds]
+    rows = sorted(kept + rows, key=lambda r: r["seed"])
+    path.write_text(json.dumps({"meta": meta, "patients": rows}, indent=1))
     (args.out / "lv_personalisation.md").write_text(
-        f"Measured {meta['date']} ({meta['ranks']} ranks, load {meta['load_average']}):\n\n"
-        + markdown(rows))
+        f"{meta['ranks']} MPI ranks on {meta['cpu']} cores; each row's date and load in "
+        "lv_personalisation.json.\n\n" + markdown(rows))
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -74,8 +74,28 @@ class Cluster:
                     proc.kill()
                     proc.wait(timeout=15)
         self.processes.clear()
+        _remove_cache()  # this cluster's slurmd made it (start() refuses to share one)
         if self.owns_cache:
             shutil.rmtree(CONF_CACHE.parent, ignore_errors=True)
+
+
+def _running(name: str) -> bool:
+    """Whether a process named ``name`` runs on this machine (read from /proc)."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                return True
+        except OSError:  # the process ended while we looked
+            continue
+    return False
+
+
+def _remove_cache() -> None:
+    """Remove slurmd's configless cache entry (a folder, or a link to the spool's copy)."""
+    if CONF_CACHE.is_symlink() or CONF_CACHE.is_file():
+        CONF_CACHE.unlink(missing_ok=True)
+    elif CONF_CACHE.is_dir():
+        shutil.rmtree(CONF_CACHE, ignore_errors=True)
 
 
 def _free_port() -> int:
@@ -188,8 +208,10 @@ def start(root: Path, timeout: float = 60) -> Cluster:
     conf = root / "slurm.conf"
     port = _free_port()
     conf.write_text(slurm_conf(root, host, os.cpu_count() or 1, int(_memory_mb() * 0.9), port))
-    if CONF_CACHE.exists():
-        raise ClusterUnavailable(f"{CONF_CACHE} exists: a SLURM node runs here already")
+    if CONF_CACHE.exists() or CONF_CACHE.is_symlink():
+        if _running("slurmd"):
+            raise ClusterUnavailable(f"{CONF_CACHE} exists: a SLURM node runs here already")
+        _remove_cache()  # left by a test cluster that was killed before its stop()
     cluster = Cluster(root, conf, host, owns_cache=not CONF_CACHE.parent.exists())
     env = {**os.environ, **cluster.env}
     try:

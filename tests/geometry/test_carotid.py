@@ -106,7 +106,6 @@ def test_fluid_mesh_quality_and_tags(patient0: tuple[Path, tuple], patient0_mesh
     # shallow ICA-ECA crease), 12.0 deg on the demo
     assert quality.min_dihedral_angle_deg >= 5.0
     assert quality.p01_min_dihedral_angle_deg >= 20.0
-    assert quality.meshing_time_s < 120.0
     assert quality.facet_tags == tags.LUMEN_FACET_TAGS
     fluid = read_tagged_mesh(patient0_mesh / "mesh.xdmf")
     mesh, ft = fluid.mesh, fluid.facet_tags
@@ -418,12 +417,13 @@ def _mesh_datasets(h5: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple],
+def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple], patient0_mesh: Path,
                                              tmp_path: Path) -> None:
     """The gmsh wheel's static OpenBLAS reads OPENBLAS_NUM_THREADS when libgmsh loads, and 1
     vs several threads changed the remeshed lumen (demo: 22 780 vs 22 790 cells; Snakemake
-    sets 1 per job). twinflow.geometry.gmsh_session pins it: the mesher's command line gives
-    bitwise the same fluid and wall meshes with 1 and 4 threads."""
+    sets 1 per job). twinflow.geometry.gmsh_session pins it: the mesher's command line with 4
+    threads gives bitwise the fluid and wall meshes of the fixture's run (this process, pinned
+    to 1 thread)."""
     import os
     import subprocess
     import sys
@@ -432,20 +432,17 @@ def test_mesh_does_not_depend_on_blas_threads(patient0: tuple[Path, tuple],
     settings = tmp_path / "mesh_carotid.json"  # the stage's settings (defaults filled in)
     settings.write_text(json.dumps({"anatomy": "carotid", "geometry": {"flow_extension": 1.0},
                                     "mesh": {"cell_size": None}}))
-    meshes = {}
-    for threads in ("1", "4"):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
-        folder = tmp_path / threads
-        proc = subprocess.run([sys.executable, "-m", "twinflow", "mesh-carotid", "--settings",
-                               str(settings), "--model", str(out / "model.json"), "--mesh",
-                               str(folder / "mesh.xdmf"), "--wall-mesh",
-                               str(folder / "wall_mesh.xdmf"), "--quality",
-                               str(folder / "mesh_quality.json"), "--radius-factor", "3"],
-                              env=env, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        meshes[threads] = [_mesh_datasets(tmp_path / threads / name)
-                           for name in ("mesh.h5", "wall_mesh.h5")]
-    for one, four in zip(meshes["1"], meshes["4"], strict=True):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="4", OMP_NUM_THREADS="4")
+    folder = tmp_path / "4"
+    proc = subprocess.run([sys.executable, "-m", "twinflow", "mesh-carotid", "--settings",
+                           str(settings), "--model", str(out / "model.json"), "--mesh",
+                           str(folder / "mesh.xdmf"), "--wall-mesh",
+                           str(folder / "wall_mesh.xdmf"), "--quality",
+                           str(folder / "mesh_quality.json"), "--radius-factor", "3"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("mesh.h5", "wall_mesh.h5"):
+        one, four = _mesh_datasets(patient0_mesh / name), _mesh_datasets(folder / name)
         assert sorted(one) == sorted(four)
-        for name in one:
-            assert np.array_equal(one[name], four[name]), name
+        for key in one:
+            assert np.array_equal(one[key], four[key]), (name, key)

@@ -1,9 +1,9 @@
 """Kill and resume, with real Snakemake and a 2-rank DOLFINx solve: ``twinflow run`` of a
-coarse tube whose solve lasts some seconds is killed (SIGKILL to its whole process group)
-while the solve runs; no output of that step looks finished, the step reads running and
-then failed (interrupted), a second ``twinflow run`` refuses while the first is live, and
-the next ``twinflow run`` unlocks the stale lock, re-runs the incomplete step and
-completes with valid outputs."""
+coarse tube whose solve lasts some seconds is stopped (SIGSTOP) once the solve runs, so that
+it cannot finish first, then killed (SIGKILL to its whole process group); no output of that
+step looks finished, the step reads running and then failed (interrupted), a second
+``twinflow run`` refuses while the first is live, and the next ``twinflow run`` unlocks the
+stale lock, re-runs the incomplete step and completes with valid outputs."""
 
 from __future__ import annotations
 
@@ -60,6 +60,9 @@ def test_sigkill_during_a_solve_then_resume(tmp_path: Path) -> None:
         # the time loop has started (the solver logs its size just before it)
         _wait_for(lambda: solve_log.is_file() and " steps of " in solve_log.read_text(),
                   "the solve to start")
+        # freeze the run (every process of its group) so that the solve cannot end before the
+        # kill, however fast the machine: a stopped process is still live for `status`
+        os.killpg(run.pid, signal.SIGSTOP)
         steps = {s["rule"]: s for s in json.loads(run_cli(
             "status", "cases/kill.yaml", "--json", cwd=project, env=env).stdout)}
         assert steps["simulate_flow"]["state"] == "running", steps["simulate_flow"]
@@ -67,7 +70,7 @@ def test_sigkill_during_a_solve_then_resume(tmp_path: Path) -> None:
         second = run_cli("run", "cases/kill.yaml", "--cores", "2", cwd=project, env=env)
         assert second.returncode == 2
         assert "another run is live" in second.stderr, second.stderr
-        assert run.poll() is None, "the solve ended before the kill: make it longer"
+        assert run.poll() is None, "the run ended before the kill"
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()

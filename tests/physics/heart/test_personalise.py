@@ -49,7 +49,10 @@ def test_unreachable_measurements_end_with_one_line(coarse_lv, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # ~4 min on a quiet 2-core machine, 8.5 min beside another 2-rank job:
+# the calibration takes 7 3D beats on one rank, then the scenario 2 more. The LV demo's heavy
+# test (tests/workflow/test_cases.py) takes the same path through `twinflow run`; the
+# calibration loop itself is tested against a 0D truth in personalisation/test_calibrate.py.
 def test_personalised_baseline_reproduces_the_measurements(coarse_lv, tmp_path):
     bp = {"systolic": 130 * MMHG, "diastolic": 80 * MMHG}
     settings = personalise_settings(coarse_lv, tmp_path, blood_pressure=bp,
