@@ -30,6 +30,28 @@ def inflate_to_volume(model: LVModel, v_target: float, steps: int = 5) -> int:
     return its
 
 
+def ramp_volume(model: LVModel, v_target: float, steps: int = 8,
+                min_fraction: float = 1.0 / 64) -> int:
+    """Volume-controlled loading to ``v_target`` (m^3) in ``steps`` increments, halving the
+    increment on divergence (down to ``min_fraction`` of the way) as :func:`ramp` does;
+    returns the Newton iterations. Raises ConvergenceError when the smallest step fails."""
+    v0 = model.newton.volume()
+    done, incr, its = 0.0, 1.0 / steps, 0
+    while done < 1.0 - 1e-12:
+        before = model.snapshot()
+        frac = min(done + incr, 1.0)
+        try:
+            its += model.newton.solve(volume_target(v0 + (v_target - v0) * frac))
+        except ConvergenceError:
+            model.restore(before)
+            incr /= 2
+            if incr < min_fraction:
+                raise
+            continue
+        done = frac
+    return its
+
+
 def inflate_to_pressure(model: LVModel, p_target: float, steps: int = 5
                         ) -> list[tuple[float, float]]:
     """Pressure-controlled loading; returns (p, V) after each step (Pa, m^3)."""
