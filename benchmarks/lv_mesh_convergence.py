@@ -143,14 +143,14 @@ def markdown(rows: list[dict], speed: dict | None, meta: dict, speed_meta: dict 
         f"{meta['calibrated_cells']}-cell mesh.\n",
         "| cell size | cells | dofs | beats | EDV (mL) | ESV (mL) | EF | peak p (mmHg) | "
         "ΔEF vs finest | Δp vs finest | Newton its/step (max) | factorisations/step | "
-        "s/beat |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "s/beat (load varies) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d = r["relative_to_finest"]
         lines.append(
             f"| {r['cell_size_mm']:g} mm | {r['cells']} | {r['dofs']} | {r['beats_run']} | "
-            f"{r['edv_ml']:.1f} | {r['esv_ml']:.1f} | {100 * r['ejection_fraction']:.1f} % | "
-            f"{r['peak_lv_pressure_mmhg']:.1f} | {100 * d['ejection_fraction']:+.1f} % | "
-            f"{100 * d['peak_lv_pressure_mmhg']:+.1f} % | {r['newton_per_step']:.1f} "
+            f"{r['edv_ml']:.1f} | {r['esv_ml']:.1f} | {100 * r['ejection_fraction']:.2f} % | "
+            f"{r['peak_lv_pressure_mmhg']:.2f} | {100 * d['ejection_fraction']:+.2f} % | "
+            f"{100 * d['peak_lv_pressure_mmhg']:+.2f} % | {r['newton_per_step']:.1f} "
             f"({r['newton_max_per_step']}) | {r['factorisations_per_step']:.2f} | "
             f"{r['beat_s']:.0f} |")
     if speed:

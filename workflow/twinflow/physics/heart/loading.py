@@ -8,6 +8,7 @@ prescribed (``target`` None) or the unknown that meets a prescribed volume
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twinflow.physics.heart.mechanics.cavity import VolumeTarget
@@ -36,20 +37,8 @@ def ramp_volume(model: LVModel, v_target: float, steps: int = 8,
     increment on divergence (down to ``min_fraction`` of the way) as :func:`ramp` does;
     returns the Newton iterations. Raises ConvergenceError when the smallest step fails."""
     v0 = model.newton.volume()
-    done, incr, its = 0.0, 1.0 / steps, 0
-    while done < 1.0 - 1e-12:
-        before = model.snapshot()
-        frac = min(done + incr, 1.0)
-        try:
-            its += model.newton.solve(volume_target(v0 + (v_target - v0) * frac))
-        except ConvergenceError:
-            model.restore(before)
-            incr /= 2
-            if incr < min_fraction:
-                raise
-            continue
-        done = frac
-    return its
+    return _halving(model, lambda f: model.newton.solve(volume_target(v0 + (v_target - v0) * f)),
+                    steps, min_fraction)
 
 
 def inflate_to_pressure(model: LVModel, p_target: float, steps: int = 5
@@ -69,13 +58,24 @@ def ramp(model: LVModel, load: Any, target: float, constraint: VolumeTarget | No
     """Raise ``load`` (a Constant) to ``target`` in ``steps`` increments, halving the
     increment on divergence (down to ``min_fraction`` of the ramp); returns the iterations."""
     start = float(load.value)
+
+    def solve_at(fraction: float) -> int:
+        load.value = start + (target - start) * fraction
+        return model.newton.solve(constraint)
+
+    return _halving(model, solve_at, steps, min_fraction)
+
+
+def _halving(model: LVModel, solve_at: Callable[[float], int], steps: int,
+             min_fraction: float) -> int:
+    """Solve at fractions 1/steps, 2/steps, ... 1 of a load path; where Newton diverges, go
+    back to the last converged state and halve the increment (down to ``min_fraction``)."""
     done, incr, its = 0.0, 1.0 / steps, 0
     while done < 1.0 - 1e-12:
         before = model.snapshot()
         frac = min(done + incr, 1.0)
-        load.value = start + (target - start) * frac
         try:
-            its += model.newton.solve(constraint)
+            its += solve_at(frac)
         except ConvergenceError:
             model.restore(before)
             incr /= 2
