@@ -16,8 +16,18 @@ class TwinflowError(Exception):
     def __init__(self, *lines: str) -> None:
         if not lines:
             raise ValueError("TwinflowError needs at least one message")
-        self.lines: tuple[str, ...] = tuple(line.replace("\n", " ") for line in lines)
+        self.lines: tuple[str, ...] = tuple(printable(line.replace("\n", " "))
+                                            for line in lines)
         super().__init__("\n".join(self.lines))
+
+
+def printable(text: str) -> str:
+    """``text`` with control and other non-printable characters escaped (``\x1b``, ``\t``):
+    a key or file name from someone else's file must not drive the user's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class CaseError(TwinflowError):

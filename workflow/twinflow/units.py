@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import Annotated, Any
 
 import pint
@@ -30,9 +31,28 @@ def registry() -> pint.UnitRegistry:
     return ureg
 
 
+_NAME = r"[A-Za-z_%\u00b0\u00b5\u03bc\u03a9][A-Za-z0-9_\u00b0\u00b5\u03bc\u03a9]*"
+_FACTOR = rf"{_NAME}(?:\s*(?:\*\*|\^)\s*[+-]?[1-4])?"
+_TERM = (rf"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{{1,3}})?"
+         rf"(?:\s*/?\s*{_FACTOR}(?:\s*[*/]\s*{_FACTOR}|\s+{_FACTOR})*)?\s*")
+#: What a quantity may look like: a decimal number (optional exponent of at most 3 digits),
+#: then optionally a unit expression of names joined by ``*``, ``/`` or spaces, each with an
+#: optional small integer power (``kg/m**3``, ``mmHg*s/mL``, ``/day``); up to four such terms
+#: may be added (a combination drug's dose, ``97 mg + 103 mg``). Nothing else reaches pint,
+#: whose parser would evaluate arithmetic (``10**10**10 Pa`` hung the tool).
+QUANTITY = re.compile(rf"{_TERM}(?:\+{_TERM}){{0,3}}")
+#: Longest quantity text read.
+MAX_QUANTITY_CHARS = 80
+
+
 def parse_quantity(text: str) -> pint.Quantity:
-    """Parse ``text`` (e.g. ``"120 mmHg"``) into a pint quantity; raise ``ValueError``."""
+    """Parse ``text`` (e.g. ``"120 mmHg"``) into a pint quantity; raise ``ValueError``. Only
+    text of the :data:`QUANTITY` grammar is given to pint."""
     ureg = registry()
+    if len(text) > MAX_QUANTITY_CHARS or not QUANTITY.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(f"cannot read {shown!r} as a quantity: write a number and a unit, "
+                         "e.g. '120 mmHg' or '1050 kg/m**3'")
     try:
         q = ureg.Quantity(text)
     except pint.UndefinedUnitError as err:
@@ -94,7 +114,7 @@ def quantity_type(
         if le is not None and not x <= le:
             raise PydanticCustomError("quantity_bound", "expected {name} <= {b}, got {got}",
                                       {"name": name, "b": _bound(le), "got": shown})
-        return x
+        return x + 0.0  # -0.0 -> 0.0: "-0 Pa" and "0 Pa" give the same canonical bytes
 
     def _bound(b: float) -> str:
         base = ureg.Quantity(1, "").units if not dimension else None
@@ -130,7 +150,7 @@ def quantity_type(
             if q.dimensionless and dimension:  # "120" as a string
                 raise PydanticCustomError(
                     "quantity_unit",
-                    "expected {name} with a unit (e.g. '{example}'), got {got!r}",
+                    "expected {name} with a unit (e.g. '{example}'), got '{got}'",
                     {"name": name, "example": example, "got": value},
                 )
             raise PydanticCustomError("quantity_dimension", "expected {name}, got {got}",
@@ -138,7 +158,7 @@ def quantity_type(
         if require_unit and q.unitless:
             raise PydanticCustomError(
                 "quantity_unit",
-                "expected {name} with a unit (e.g. '{example}'), got {got!r}",
+                "expected {name} with a unit (e.g. '{example}'), got '{got}'",
                 {"name": name, "example": example, "got": value},
             )
         # 12 significant digits: equal quantities written differently ("1 umol/L",

@@ -104,6 +104,11 @@ def _message(err: dict[str, Any], path: Loc) -> str:
         return f"expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')}"
     if kind == "union_tag_not_found":
         return f"missing key '{err.get('ctx', {}).get('discriminator', '?').strip(chr(39))}'"
+    if kind in ("int_type", "bool_type", "int_from_float"):  # strict: no bool -> int
+        got = err.get("input")
+        want = "true or false" if kind == "bool_type" else "a whole number"
+        shown = "a boolean" if isinstance(got, bool) else f"{type(got).__name__} {got!r}"
+        return f"expected {want}, got {shown}"[:160]
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
@@ -165,7 +170,9 @@ def load_case(path: str | os.PathLike[str], root: Path | None = None,
     path = Path(path)
     name = os.fspath(path)
     if not path.is_file():
-        raise CaseError(f"{name}:1:1: (document): no such case file")
+        what = ("not a regular file" if path.exists() or path.is_symlink()
+                else "no such case file")
+        raise CaseError(f"{name}:1:1: (document): {what}")
     try:
         doc = read_yaml_with_positions(path)
     except YamlSyntaxError as err:

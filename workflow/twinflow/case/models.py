@@ -26,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
+    StrictBool,
+    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -36,6 +38,9 @@ from twinflow.drugs import DRUGS
 from twinflow.io import sha256_path
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+# Integers and booleans are strict: YAML's `true` or `yes` must not become 1.
+Box = tuple[StrictInt, StrictInt, StrictInt, StrictInt]
+WindowSide = Annotated[StrictInt, Field(ge=32, le=4096)]
 
 
 class Strict(BaseModel):
@@ -118,9 +123,9 @@ class Image(Strict):
     """Cardiac phase of the frame (LV views)."""
     pixel_spacing: tuple[u.Length, u.Length] | None = None
     """(row, column) spacing; required for PNG/JPEG, overrides the file's own otherwise."""
-    frame: Annotated[int, Field(ge=0)] | None = None
+    frame: Annotated[StrictInt, Field(ge=0)] | None = None
     """Frame index in a multi-frame file; default: the first (or the phase's) frame."""
-    burned_in_text: list[tuple[int, int, int, int]] = Field(default_factory=list)
+    burned_in_text: list[Box] = Field(default_factory=list)
     """Pixel boxes (x0, y0, x1, y1) holding burned-in identifying text, blanked at ingest."""
 
     @field_validator("path")
@@ -130,7 +135,7 @@ class Image(Strict):
 
     @field_validator("burned_in_text")
     @classmethod
-    def _boxes(cls, boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    def _boxes(cls, boxes: list[Box]) -> list[Box]:
         for x0, y0, x1, y1 in boxes:
             if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
                 raise ValueError(f"box {[x0, y0, x1, y1]} must have 0 <= x0 < x1, 0 <= y0 < y1")
@@ -159,8 +164,7 @@ class Image(Strict):
 class Preprocessing(Strict):
     """Image preprocessing of the paper (Geroski 2023): a static window and normalisation."""
 
-    window: tuple[Annotated[int, Field(ge=32, le=4096)], Annotated[int, Field(ge=32, le=4096)]] \
-        = (512, 512)
+    window: tuple[WindowSide, WindowSide] = (512, 512)
     """Analysis window in pixels (rows, columns); 512 x 512 in the paper."""
     normalisation: Literal["percentile", "zscore"] = "percentile"
 
@@ -175,7 +179,7 @@ class Segmentation(Strict):
     """An ONNX file, or null for the project's demo model of the anatomy (see models/)."""
     thresholds: dict[str, u.Fraction] = Field(default_factory=dict)
     """Probability threshold per class (default 0.5), e.g. {lumen: 0.5, wall: 0.45}."""
-    largest_component: bool = True
+    largest_component: StrictBool = True
     """Keep only the largest connected component of each class."""
 
     @field_validator("model")
@@ -218,7 +222,7 @@ class CarotidGeometry(Strict):
     template: BifurcationTemplate = Field(default_factory=BifurcationTemplate)
     flow_extension: Annotated[float, Field(ge=0, le=20)] = 3.0
     """Length of straight inlet/outlet extensions, in local diameters (0: none)."""
-    wall: bool = True
+    wall: StrictBool = True
     """Also build the outer wall surface and solid wall mesh."""
 
 
@@ -523,7 +527,7 @@ class ClinicalMeasurements(Strict):
 class Personalisation(Strict):
     """Calibration of the baseline to ``measurements`` (LV cycle studies)."""
 
-    max_beats: Annotated[int, Field(ge=2, le=60)] = 12
+    max_beats: Annotated[StrictInt, Field(ge=2, le=60)] = 12
     """Budget of 3D beats for the active/circulation calibration."""
     pressure_tolerance: u.PositivePressure = "3 mmHg"  # type: ignore[assignment]
     """Systolic and diastolic pressure must match within this."""
@@ -537,7 +541,7 @@ class Personalisation(Strict):
 class Mesh(Strict):
     cell_size: u.Length | None = None
     """Target cell size; default per anatomy (carotid: radius/6, LV: 5 mm)."""
-    element_degree: Annotated[int, Field(ge=1, le=3)] = 2
+    element_degree: Annotated[StrictInt, Field(ge=1, le=3)] = 2
 
 
 class Scenario(Strict):
@@ -583,9 +587,9 @@ class Scenario(Strict):
 
 class Simulation(Strict):
     time_step: u.Duration = "2 ms"  # type: ignore[assignment]
-    cycles: Annotated[int, Field(ge=1, le=100)] = 3
+    cycles: Annotated[StrictInt, Field(ge=1, le=100)] = 3
     """Cardiac cycles to run; the last one is analysed."""
-    mpi_ranks: Annotated[int, Field(ge=1, le=4096)] = 1
+    mpi_ranks: Annotated[StrictInt, Field(ge=1, le=4096)] = 1
 
 
 class CaseBase(Strict):
@@ -684,14 +688,14 @@ class LeftVentricleCase(CaseBase):
 
 
 class BenchmarkMesh(Strict):
-    refinement: Annotated[int, Field(ge=1, le=8)] = 1
+    refinement: Annotated[StrictInt, Field(ge=1, le=8)] = 1
     """Land 2015: beam (10N, N, N) hexahedra; ellipsoid cell size 4/N mm."""
     apex_grading: Annotated[float, Field(ge=1.0, le=32.0)] = 8.0
     """Ellipsoids: cell size at the apex = cell size / apex_grading (1: uniform)."""
 
 
 class BenchmarkSimulation(Strict):
-    mpi_ranks: Annotated[int, Field(ge=1, le=4096)] = 1
+    mpi_ranks: Annotated[StrictInt, Field(ge=1, le=4096)] = 1
 
 
 class BenchmarkCase(Strict):

@@ -4,7 +4,16 @@ PyYAML's node tree carries line and column marks; the plain ``safe_load`` drops 
 the document is composed into nodes, converted to Python data by ``safe_load``'s own
 constructor, and a map ``key path -> (line, column)`` is built beside it, so a validation
 error on ``physics.blood.viscosity`` can be reported at the line where it was written.
-Duplicate keys, which PyYAML silently merges, are reported as errors.
+Duplicate keys, which PyYAML silently merges, are reported as errors. YAML merge keys (``<<``)
+work as YAML 1.1 defines them (positions are read before the merge rewrites the nodes).
+
+**Bounds** (case files come from other people's machines): a document is at most
+:data:`MAX_BYTES`; the event stream is checked before any node is built (nesting depth
+:data:`MAX_DEPTH`, :data:`MAX_EVENTS` events), and the composed node graph before any Python
+object is built: an alias that refers to its own anchor (``x: &a [*a]``) is an error, and the
+document with every alias expanded may hold at most :data:`MAX_NODES` nodes and nest at most
+:data:`MAX_DEPTH` deep ("billion laughs"). PyYAML has no such limits of its own; the checks
+walk its events and nodes without recursion.
 """
 
 from __future__ import annotations
@@ -16,6 +25,15 @@ from typing import Any
 import yaml
 
 Loc = tuple[str | int, ...]
+
+#: Largest case file read (bytes): the largest shipped case is ~4 kB.
+MAX_BYTES = 1 << 20
+#: Deepest nesting of mappings and sequences, before and after alias expansion.
+MAX_DEPTH = 32
+#: Most parser events (scalars, collection starts/ends, aliases) in one document.
+MAX_EVENTS = 200_000
+#: Most nodes of the document with every alias expanded.
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +90,78 @@ def _walk(node: yaml.Node, loc: Loc, doc: PositionedDocument) -> None:
             _walk(item, (*loc, i), doc)
 
 
+def _check_events(text: str) -> None:
+    """Depth and size of the event stream, before any node is composed."""
+    depth = events = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        events += 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep",
+                                      _event_mark(event))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if events > MAX_EVENTS:
+            raise YamlSyntaxError(f"more than {MAX_EVENTS} YAML items", _event_mark(event))
+
+
+def _event_mark(event: yaml.Event) -> Position:
+    mark = event.start_mark
+    return Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Aliases: no cycle, and the expanded document within MAX_NODES and MAX_DEPTH. An
+    iterative depth-first walk over the node graph, each shared node counted once (memo), so
+    the check costs the size of the file, not of its expansion."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            on_path.discard(key)
+            if size[key] > MAX_NODES:
+                raise YamlSyntaxError(f"aliases expand to more than {MAX_NODES} items",
+                                      _mark(node))
+            if depth[key] > MAX_DEPTH:
+                raise YamlSyntaxError(f"aliases nest more than {MAX_DEPTH} levels deep",
+                                      _mark(node))
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for kid in _children(node):
+            if id(kid) in on_path:
+                raise YamlSyntaxError("an alias refers to a collection that contains it",
+                                      _mark(kid))
+            if id(kid) not in size:
+                stack.append((kid, False))
+
+
 def load_yaml_with_positions(text: str, name: str = "<string>") -> PositionedDocument:
-    """Parse one YAML document; raise :class:`YamlSyntaxError` with a position on bad YAML."""
+    """Parse one YAML document; raise :class:`YamlSyntaxError` with a position on bad YAML
+    or on a document beyond the bounds of the module docstring."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise YamlSyntaxError(f"larger than {MAX_BYTES // 1024} KiB (a case file is a few kB)",
+                              Position(1, 1))
     try:
+        _check_events(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -86,6 +173,9 @@ def load_yaml_with_positions(text: str, name: str = "<string>") -> PositionedDoc
             from None
     if node is None:
         return PositionedDocument(data=None)
+    _check_expansion(node)
+    doc = PositionedDocument(data=None)
+    _walk(node, (), doc)  # before construction: a merge key rewrites its mapping's nodes
     loader = yaml.SafeLoader("")
     try:
         data = loader.construct_document(node)
@@ -98,12 +188,14 @@ def load_yaml_with_positions(text: str, name: str = "<string>") -> PositionedDoc
         raise YamlSyntaxError(f"invalid YAML: {err}", _mark(node)) from None
     finally:
         loader.dispose()
-    doc = PositionedDocument(data=data)
-    _walk(node, (), doc)
+    doc.data = data
     return doc
 
 
 def read_yaml_with_positions(path: Path) -> PositionedDocument:
+    if path.stat().st_size > MAX_BYTES:  # before reading it
+        raise YamlSyntaxError(f"larger than {MAX_BYTES // 1024} KiB (a case file is a few kB)",
+                              Position(1, 1))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
