@@ -97,7 +97,7 @@ def test_minimal_case_runs_to_its_mesh_and_plans_the_rest(tmp_path: Path) -> Non
     assert proc.returncode == 0 and "simulate_heart" in out and "report" in out, out[-3000:]
 
 
-@pytest.mark.heavy  # ~12 min on 2 cores: images -> masks -> LV -> calibration -> 2 arms
+@pytest.mark.heavy  # ~8 min on 2 cores: images -> masks -> LV -> calibration -> 2 arms
 def test_lv_demo_runs_end_to_end(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
     _run(project, "cases/lv-demo.yaml", timeout=3600)
