@@ -8,12 +8,12 @@ Duplicate keys, which PyYAML silently merges, are reported as errors. YAML merge
 work as YAML 1.1 defines them (positions are read before the merge rewrites the nodes).
 
 **Bounds** (case files come from other people's machines): a document is at most
-:data:`MAX_BYTES`; the event stream is checked before any node is built (nesting depth
-:data:`MAX_DEPTH`, :data:`MAX_EVENTS` events), and the composed node graph before any Python
+:data:`MAX_BYTES`; the composer stops past a nesting depth of :data:`MAX_DEPTH` or
+:data:`MAX_EVENTS` items, and the composed node graph is checked before any Python
 object is built: an alias that refers to its own anchor (``x: &a [*a]``) is an error, and the
 document with every alias expanded may hold at most :data:`MAX_NODES` nodes and nest at most
-:data:`MAX_DEPTH` deep ("billion laughs"). PyYAML has no such limits of its own; the checks
-walk its events and nodes without recursion.
+:data:`MAX_DEPTH` deep ("billion laughs"). PyYAML has no such limits of its own: its
+recursive composer is stopped by the depth limit, and the graph check walks without recursion.
 """
 
 from __future__ import annotations
@@ -90,20 +90,31 @@ def _walk(node: yaml.Node, loc: Loc, doc: PositionedDocument) -> None:
             _walk(item, (*loc, i), doc)
 
 
-def _check_events(text: str) -> None:
-    """Depth and size of the event stream, before any node is composed."""
-    depth = events = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        events += 1
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer counts nesting and items while it builds the nodes (one pass
+    over the text): past :data:`MAX_DEPTH` or :data:`MAX_EVENTS` it stops, before PyYAML's
+    recursive composer can run out of stack."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = self._items = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self._items += 1
+        event = self.peek_event()
+        if self._items > MAX_EVENTS:
+            raise YamlSyntaxError(f"more than {MAX_EVENTS} YAML items", _event_mark(event))
+        collection = isinstance(event, yaml.CollectionStartEvent)
+        if collection:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
                 raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep",
                                       _event_mark(event))
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-        if events > MAX_EVENTS:
-            raise YamlSyntaxError(f"more than {MAX_EVENTS} YAML items", _event_mark(event))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if collection:
+                self._depth -= 1
 
 
 def _event_mark(event: yaml.Event) -> Position:
@@ -161,8 +172,7 @@ def load_yaml_with_positions(text: str, name: str = "<string>") -> PositionedDoc
         raise YamlSyntaxError(f"larger than {MAX_BYTES // 1024} KiB (a case file is a few kB)",
                               Position(1, 1))
     try:
-        _check_events(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         pos = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)

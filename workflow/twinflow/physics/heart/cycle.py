@@ -41,7 +41,7 @@ from twinflow.physics.heart.circulation import ML, MMHG, Circulation0D, periodic
 from twinflow.physics.heart.coupling import (ElastanceSurrogate, beat_linearised_lv,
                                              coupled_step, elastance_surrogate)
 from twinflow.physics.heart.inflation import run_inflation
-from twinflow.physics.heart.loading import inflate_to_volume, ramp, volume_target
+from twinflow.physics.heart.loading import ramp, ramp_volume, volume_target
 from twinflow.physics.heart.model import LVModel, build_lv
 from twinflow.physics.heart.outputs import (SERIES_COLUMNS, FieldWriter, StepRecord, table_text,
                                             write_results)
@@ -259,7 +259,7 @@ def restart(run: CoupledRun, rows: list[StepRecord], start: Start, beat: int
     circ.state = y_p.copy()
     model.Ta.value = run.activation.tension(run.t)
     model.quasi_static()
-    inflate_to_volume(model, y_p[1] * ML, steps=2)
+    ramp_volume(model, y_p[1] * ML, steps=2, min_fraction=0.5)
     run.history = []
     log.info("beat-linearised LV: EB %.3f EA %.3f mmHg/mL, restart at V_LV %.1f mL "
              "(0D periodic in %d beats)", fit.eb, fit.ea, y_p[1], beats_p)

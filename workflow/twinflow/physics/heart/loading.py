@@ -21,21 +21,12 @@ def volume_target(v: float) -> VolumeTarget:
     return lambda p: (v, 0.0)
 
 
-def inflate_to_volume(model: LVModel, v_target: float, steps: int = 5) -> int:
-    """Volume-controlled quasi-static loading from the current to ``v_target`` (m^3);
-    returns the Newton iterations."""
-    v0 = model.newton.volume()
-    its = 0
-    for k in range(1, steps + 1):
-        its += model.newton.solve(volume_target(v0 + (v_target - v0) * k / steps))
-    return its
-
-
 def ramp_volume(model: LVModel, v_target: float, steps: int = 8,
                 min_fraction: float = 1.0 / 64) -> int:
-    """Volume-controlled loading to ``v_target`` (m^3) in ``steps`` increments, halving the
-    increment on divergence (down to ``min_fraction`` of the way) as :func:`ramp` does;
-    returns the Newton iterations. Raises ConvergenceError when the smallest step fails."""
+    """Volume-controlled quasi-static loading from the current volume to ``v_target`` (m^3)
+    in ``steps`` increments, halving the increment on divergence (down to ``min_fraction`` of
+    the way; ``min_fraction = 1/steps``: fixed steps) as :func:`ramp` does; returns the Newton
+    iterations. Raises ConvergenceError when the smallest step fails."""
     v0 = model.newton.volume()
     return _halving(model, lambda f: model.newton.solve(volume_target(v0 + (v_target - v0) * f)),
                     steps, min_fraction)

@@ -42,7 +42,7 @@ from twinflow.logs import Progress
 from twinflow.physics.heart.activation import Activation
 from twinflow.physics.heart.circulation import ML, MMHG, Circulation0D
 from twinflow.physics.heart.cycle import CoupledRun, inflate_to_start
-from twinflow.physics.heart.loading import inflate_to_volume, ramp, ramp_volume, volume_target
+from twinflow.physics.heart.loading import ramp, ramp_volume, volume_target
 from twinflow.physics.heart.model import LVModel, build_lv
 from twinflow.physics.heart.outputs import FieldWriter
 from twinflow.physics.heart.passive_fit import PassiveFit, fit_passive_scale
@@ -136,7 +136,7 @@ class Beats3D:
         else:
             self.run.circ, self.run.activation = circ, activation
             model.Ta.value = activation.tension(self.run.t)
-            inflate_to_volume(model, y0[1] * ML, steps=2)
+            ramp_volume(model, y0[1] * ML, steps=2, min_fraction=0.5)
         self.run.history = []
         self.run.rows = self.run.rows[-1:] if self.run.rows else []
         self.run.record(self.beats, 0)
