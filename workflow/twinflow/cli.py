@@ -228,7 +228,7 @@ def _reconstruct_lv(args: argparse.Namespace) -> None:
 def _drug_effects(args: argparse.Namespace) -> None:
     from twinflow.drugs.effects import drug_effects
 
-    drug_effects(args.settings, args.out)
+    drug_effects(args.settings, args.out, drug=args.drug)
 
 
 def _mesh_lv(args: argparse.Namespace) -> None:
@@ -485,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _stage(sub, "drug-effects", _drug_effects,
                "a scenario's drug regimen as factors on model parameters")
     _files(p, out="<scenario>/drug_effects.json")
+    _files(p, required=False, drug="the drug arm's library entry (<id>.yaml)")
 
     p = _stage(sub, "mesh-lv", _mesh_lv, "LV mesh of one scenario (drug-arm wall remodelling)")
     _files(p, measurements="geometry/measurements.json",

@@ -221,6 +221,8 @@ Compliance = quantity_type("[length] ** 4 * [time] ** 2 / [mass]", "a compliance
                            "1.4 mL/mmHg", gt=0)
 SpringStiffness = quantity_type("[mass] / [length] ** 2 / [time] ** 2",
                                 "a spring stiffness per area", "0.5 kPa/mm", ge=0)
+MassConcentration = quantity_type("[mass] / [length] ** 3", "a mass concentration",
+                                  "1.2 mg/L", gt=0)
 Concentration = quantity_type("[substance] / [length] ** 3", "a concentration", "1 umol/L",
                               ge=0)
 AreaDensity = quantity_type("[mass] / [length] ** 2", "a mass per area", "115 g/m**2", gt=0)

@@ -13,6 +13,34 @@ WALL_THICKNESS = "geometry.wall_thickness"
 CIRCULATION = "circulation."
 
 
+#: Factor name of the HMT 1998 reference tension (contractility).
+REFERENCE_TENSION = "activation.reference_tension"
+
+
+class ComponentExposure(Artifact):
+    """A component's dose and average steady-state concentration in a drug arm."""
+
+    component: str
+    active_moiety: str
+    dose: float
+    """Per administration (kg)."""
+    concentration: float
+    """Average steady-state concentration of the active moiety (kg/m³ = g/L)."""
+
+
+class ParameterChange(Artifact):
+    """One effect of a drug arm: a fractional change of one model parameter."""
+
+    parameter: str
+    component: str
+    change: float
+    """Fractional change (-0.12: the parameter times 0.88)."""
+    concentration: float
+    """The component's concentration driving it (kg/m³)."""
+    source: str
+    assumption: str
+
+
 class DrugEffects(Artifact):
     """The drug arm of one scenario (empty ``factors`` for a baseline)."""
 
@@ -21,8 +49,17 @@ class DrugEffects(Artifact):
     factors: dict[str, float]
     """Multiplicative factor per model parameter (``geometry.wall_thickness``,
     ``circulation.R_AR_SYS`` ...); a parameter not listed keeps its value."""
+    changes: list[ParameterChange]
+    """The parameter diff: every effect with its size, source and assumption."""
+    exposure: list[ComponentExposure]
+    """Each component's dose and concentration (empty for a baseline)."""
     simplifications: list[str]
     """How the regimen was mapped (empty for a baseline)."""
+
+    @property
+    def reference_tension(self) -> float:
+        """Factor on the reference tension (1 without a contractility effect)."""
+        return float(self.factors.get(REFERENCE_TENSION, 1.0))
 
     @property
     def wall_thickness(self) -> float:

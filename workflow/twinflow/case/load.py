@@ -34,12 +34,32 @@ from twinflow.io import canonical_json, write_text_atomic
 DISCRIMINATORS = ("anatomy", "law")
 
 
-def _known_keys() -> list[str]:
+def _known_keys(root: type[BaseModel] | None = None) -> list[str]:
+    """Every field name of the case models (or of ``root`` and the models it nests)."""
+    if root is None:
+        classes = [obj for obj in vars(models).values()
+                   if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel]
+    else:
+        classes, todo = [], [root]
+        while todo:
+            cls = todo.pop()
+            if cls in classes:
+                continue
+            classes.append(cls)
+            for f in cls.model_fields.values():
+                todo += [t for t in _model_types(f.annotation) if t not in classes]
     keys: set[str] = set()
-    for obj in vars(models).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
-            keys.update(getattr(obj, "model_fields", {}))
+    for cls in classes:
+        for name, f in cls.model_fields.items():
+            keys.add(f.alias or name)
     return sorted(keys)
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field annotation (``list[X]``, ``X | None`` ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [t for arg in getattr(annotation, "__args__", ()) for t in _model_types(arg)]
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> Loc:
@@ -89,11 +109,11 @@ def format_path(path: Loc) -> str:
     return out or "(document)"
 
 
-def _message(err: dict[str, Any], path: Loc) -> str:
+def _message(err: dict[str, Any], path: Loc, root: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = path[-1] if path else "?"
-        known = [k for k in _known_keys() if k != key]
+        known = [k for k in _known_keys(root) if k != key]
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown key '{key}'{hint}"
@@ -115,8 +135,11 @@ def _message(err: dict[str, Any], path: Loc) -> str:
     return msg[:1].lower() + msg[1:] if msg[1:2].islower() else msg
 
 
-def _problems_from_validation(exc: ValidationError, doc: PositionedDocument,
-                              name: str) -> list[tuple[Position, str]]:
+def problems_from_validation(exc: ValidationError, doc: PositionedDocument, name: str,
+                             root: type[BaseModel] | None = None
+                             ) -> list[tuple[Position, str]]:
+    """One ``FILE:LINE:COL: key: message`` line per validation error of ``doc`` (validated
+    against ``root``, default the case models), with its position."""
     seen: set[str] = set()
     problems: list[tuple[Position, str]] = []
     for err in exc.errors(include_url=False):
@@ -124,7 +147,7 @@ def _problems_from_validation(exc: ValidationError, doc: PositionedDocument,
         if err["type"] == "union_tag_invalid":  # point at the tag itself (anatomy, law)
             path = (*path, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
         pos = doc.position(path, key=err["type"] == "extra_forbidden")
-        line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {_message(err, path)}"
+        line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {_message(err, path, root)}"
         if line not in seen:
             seen.add(line)
             problems.append((pos, line))
@@ -153,11 +176,14 @@ def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
         problems.append((pos, f"{name}:{pos.line}:{pos.column}: {k!r}: keys must be text"))
     context = {"base_dir": str(base_dir), "root": str(root or Path.cwd()),
                "check_paths": check_paths}
+    library = doc.data.get("drug_library")
+    if isinstance(library, str) and library:  # the scenarios' drugs are looked up there
+        context["drug_library"] = str((Path(base_dir) / Path(library).expanduser()).resolve())
     case: Case | None = None
     try:
         case = Case.model_validate(doc.data, context=context)
     except ValidationError as exc:
-        problems.extend(_problems_from_validation(exc, doc, name))
+        problems.extend(problems_from_validation(exc, doc, name))
     if problems or case is None:
         problems.sort(key=lambda p: (p[0].line, p[0].column))
         raise CaseError(*(line for _, line in problems))

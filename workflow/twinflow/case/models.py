@@ -34,7 +34,6 @@ from pydantic import (
 )
 
 from twinflow import units as u
-from twinflow.drugs import DRUGS
 from twinflow.io import sha256_path
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -558,13 +557,20 @@ class Scenario(Strict):
 
     @field_validator("drug")
     @classmethod
-    def _known_drug(cls, drug: str | None) -> str | None:
-        if drug is not None and drug not in DRUGS:
-            raise ValueError(f"unknown drug '{drug}' (library: {', '.join(sorted(DRUGS))})")
+    def _known_drug(cls, drug: str | None, info: ValidationInfo) -> str | None:
+        ctx = info.context or {}
+        if drug is None or ctx.get("canonical"):  # canonical: checked when the case was read
+            return drug
+        from twinflow.drugs.library import load_library
+
+        library = load_library(ctx.get("drug_library"))
+        if drug not in library:
+            raise ValueError(f"unknown drug '{drug}' (library: "
+                             f"{', '.join(sorted(library.entries))})")
         return drug
 
     @model_validator(mode="after")
-    def _regimen(self) -> Self:
+    def _regimen(self, info: ValidationInfo) -> Self:
         regimen = {"dose": self.dose, "frequency": self.frequency, "duration": self.duration}
         if self.drug is None:
             given = [k for k, v in regimen.items() if v is not None]
@@ -574,13 +580,18 @@ class Scenario(Strict):
         missing = [k for k, v in regimen.items() if v is None]
         if missing:
             raise ValueError(f"drug arm '{self.id}' needs {', '.join(missing)}")
-        d = DRUGS[self.drug]
-        if not d.min_dose_kg * 0.999 <= self.dose <= d.max_dose_kg * 1.001:  # type: ignore[operator]
+        ctx = info.context or {}
+        if ctx.get("canonical"):  # checked against the library when the case was read
+            return self
+        from twinflow.drugs.library import load_library
+
+        d = load_library(ctx.get("drug_library")).get(self.drug).dosing
+        if not d.min_dose * 0.999 <= self.dose <= d.max_dose * 1.001:  # type: ignore[operator]
             raise ValueError(
-                f"dose {self.dose * 1e6:g} mg outside the studied range of {self.drug} "
-                f"({d.min_dose_kg * 1e6:g}-{d.max_dose_kg * 1e6:g} mg)")
-        if self.frequency > d.max_frequency_per_s * 1.001:  # type: ignore[operator]
-            raise ValueError(f"frequency above {d.max_frequency_per_s * 86400:g} per day "
+                f"dose {self.dose * 1e6:g} mg outside the approved range of {self.drug} "
+                f"({d.min_dose * 1e6:g}-{d.max_dose * 1e6:g} mg)")
+        if self.frequency > d.max_frequency * 1.001:  # type: ignore[operator]
+            raise ValueError(f"frequency above {d.max_frequency * 86400:g} per day "
                              f"for {self.drug}")
         return self
 
@@ -660,6 +671,14 @@ class LeftVentricleCase(CaseBase):
     physics: LVPhysics = Field(default_factory=LVPhysics)
     measurements: ClinicalMeasurements = Field(default_factory=ClinicalMeasurements)
     personalisation: Personalisation = Field(default_factory=Personalisation)
+    drug_library: str | None = None
+    """A folder of drug files (``<id>.yaml``, schemas/drug.schema.json) added to the shipped
+    library for this case; relative to the case file."""
+
+    @field_validator("drug_library")
+    @classmethod
+    def _library_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _resolve_path(value, info, "drug library folder")
 
     @model_validator(mode="after")
     def _heart_rate(self) -> Self:

@@ -2,7 +2,8 @@
 
 ``schemas/case.schema.json`` lets editors complete and check case files (each case starts
 with ``# yaml-language-server: $schema=...``); ``schemas/config.schema.json`` covers the
-workflow configuration; one schema per typed stage artifact (:mod:`twinflow.artifacts`)
+workflow configuration, ``schemas/drug.schema.json`` the drug-library entries
+(:mod:`twinflow.drugs.model`); one schema per typed stage artifact (:mod:`twinflow.artifacts`)
 documents the files that cross stage boundaries. ``twinflow schema --check`` fails when the
 files are stale.
 """
@@ -24,6 +25,7 @@ from twinflow.artifacts.provenance import StepRecord
 from twinflow.artifacts.verification import Land2015Result
 from twinflow.case.models import Case
 from twinflow.config import WorkflowConfig
+from twinflow.drugs.model import DrugEntry
 from twinflow.io import canonical_json, write_text_atomic
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
@@ -56,6 +58,7 @@ def schemas() -> dict[str, str]:
     models: list[tuple[str, type[BaseModel], str]] = [
         ("case.schema.json", Case, "twinflow case"),
         ("config.schema.json", WorkflowConfig, "twinflow workflow configuration"),
+        ("drug.schema.json", DrugEntry, "twinflow drug-library entry"),
     ]
     models += [(f"artifacts/{name}.schema.json", model, f"twinflow artifact: {title}")
                for name, model, title in ARTIFACTS]

@@ -1,5 +1,3 @@
-"""Drug library: which drugs a case may name, and how a regimen maps onto model parameters."""
-
-from twinflow.drugs.library import DRUGS, Drug, get_drug
-
-__all__ = ["DRUGS", "Drug", "get_drug"]
+"""Drug library as data (``data/<id>.yaml``, :mod:`~twinflow.drugs.model`), pharmacology
+(:mod:`~twinflow.drugs.pharmacology`) and the mapping of a regimen onto model parameters
+(:mod:`~twinflow.drugs.effects`)."""

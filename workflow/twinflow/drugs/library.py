@@ -1,83 +1,132 @@
-"""The drug library a case's scenarios name.
+"""The drug library: YAML entries shipped with the package plus a user's folder.
 
-Each entry records the regimen range studied in the clinical literature and the mechanisms a
-model can represent, with the source of every number. How a regimen (dose, frequency,
-duration) changes model parameters is computed by the drug-arm stage from these entries; the
-case schema only needs the identifiers and the studied ranges to validate a case.
+The package ships ``twinflow/drugs/data/<id>.yaml`` (sacubitril/valsartan, valsartan,
+enalapril). A case adds its own entries with ``drug_library: <folder>`` (relative to the case
+file): every ``*.yaml`` there is validated as a :class:`~twinflow.drugs.model.DrugEntry`, and
+an entry with the id of a shipped one replaces it for that case. A bad entry is reported like
+a bad case file, one line per problem (``FILE:LINE:COL: key: message``), exit status 2.
 
-Sources (see ../shared/docs/reference-data.md):
-- Thürmann PA et al. 1998, Circulation 98:2037-2042 — valsartan 80 mg/day (160 mg if needed),
-  8 months, n = 29 hypertensive patients with LVH: LVMI 127 ± 23 -> 106 ± 25 g/m^2 (-17 %),
-  blood pressure 163/101 -> 146/90 mmHg, wall thickness and LV diameters decreased.
-- McMurray JJV et al. 2014, NEJM 371:993-1004 (PARADIGM-HF) — sacubitril/valsartan 97/103 mg
-  twice daily (target dose) vs enalapril in HFrEF.
-- Romano G et al. 2019, J Clin Med 8:2165 — sacubitril/valsartan reduced E/A ratio, mitral
-  regurgitation, TR velocity and NT-proBNP ("hemodynamic recovery").
+Files are read with the bounded YAML reader of case files (size, depth and alias limits:
+:mod:`twinflow.case.yamlpos`).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from twinflow.units import to_si
+from pydantic import ValidationError
+
+from twinflow.case.yamlpos import YamlSyntaxError, read_yaml_with_positions
+from twinflow.drugs.model import DrugEntry
+from twinflow.errors import CaseError
+
+PACKAGE_LIBRARY = Path(__file__).resolve().parent / "data"
+#: The largest number of entries read from one folder (a library, not a data dump).
+MAX_ENTRIES = 500
 
 
 @dataclass(frozen=True, slots=True)
-class Drug:
-    """One library entry. Doses are per administration, in kg (SI); frequency in 1/s."""
+class Library:
+    """Entries by id, and the file each was read from."""
 
-    id: str
-    name: str
-    drug_class: str
-    mechanisms: tuple[str, ...]
-    min_dose_kg: float
-    max_dose_kg: float
-    max_frequency_per_s: float
-    sources: tuple[str, ...]
+    entries: dict[str, DrugEntry]
+    files: dict[str, Path]
 
+    def get(self, drug_id: str) -> DrugEntry:
+        """The entry ``drug_id``; ``KeyError`` names the known entries."""
+        try:
+            return self.entries[drug_id]
+        except KeyError:
+            raise KeyError(f"unknown drug '{drug_id}' (library: "
+                           f"{', '.join(sorted(self.entries))})") from None
 
-DRUGS: dict[str, Drug] = {
-    d.id: d
-    for d in (
-        Drug(
-            id="sacubitril-valsartan",
-            name="sacubitril/valsartan (Entresto)",
-            drug_class="angiotensin receptor-neprilysin inhibitor (ARNI)",
-            mechanisms=(
-                "afterload: AT1 blockade lowers systemic vascular resistance",
-                "preload: neprilysin inhibition promotes natriuresis and venodilation",
-                "remodelling: months of treatment regress LV mass and wall thickness",
-            ),
-            # PARADIGM-HF titration 24/26 mg -> 97/103 mg twice daily (McMurray 2014);
-            # dose given as the combined mass per tablet.
-            min_dose_kg=to_si(50, "mg"),
-            max_dose_kg=to_si(200, "mg"),
-            max_frequency_per_s=to_si(2, "1/day"),
-            sources=("McMurray 2014 NEJM 371:993", "Romano 2019 J Clin Med 8:2165",
-                     "Thürmann 1998 Circulation 98:2037"),
-        ),
-        Drug(
-            id="valsartan",
-            name="valsartan",
-            drug_class="angiotensin II type-1 receptor blocker (ARB)",
-            mechanisms=(
-                "afterload: AT1 blockade lowers systemic vascular resistance",
-                "remodelling: months of treatment regress LV mass and wall thickness",
-            ),
-            # Thürmann 1998: 80 mg/day, raised to 160 mg/day if needed; label max 320 mg/day.
-            min_dose_kg=to_si(40, "mg"),
-            max_dose_kg=to_si(320, "mg"),
-            max_frequency_per_s=to_si(2, "1/day"),
-            sources=("Thürmann 1998 Circulation 98:2037",),
-        ),
-    )
-}
+    def __contains__(self, drug_id: object) -> bool:
+        return drug_id in self.entries
 
 
-def get_drug(drug_id: str) -> Drug:
-    """The library entry ``drug_id``; ``KeyError`` names the known entries."""
+def read_entry(path: Path) -> DrugEntry:
+    """Read and validate one drug file; :class:`CaseError` with one line per problem."""
+    from twinflow.case.load import format_path, problems_from_validation
+
+    name = os.fspath(path)
+    if not path.is_file():
+        raise CaseError(f"{name}:1:1: (document): "
+                        f"{'not a regular file' if path.exists() else 'no such drug file'}")
     try:
-        return DRUGS[drug_id]
-    except KeyError:
-        raise KeyError(f"unknown drug {drug_id!r} (library: {', '.join(sorted(DRUGS))})") \
-            from None
+        doc = read_yaml_with_positions(path)
+    except YamlSyntaxError as err:
+        raise CaseError(f"{name}:{err.position.line}:{err.position.column}: (document): "
+                        f"{err}") from None
+    except OSError as err:
+        raise CaseError(f"{name}:1:1: (document): cannot read: {err.strerror}") from None
+    lines = [f"{name}:{pos.line}:{pos.column}: {'.'.join(map(str, loc))}: duplicate key"
+             for loc, pos in doc.duplicates]
+    if not isinstance(doc.data, dict):
+        raise CaseError(f"{name}:1:1: (document): a drug entry must be a mapping of keys")
+    entry = None
+    try:
+        entry = DrugEntry.model_validate(doc.data)
+    except ValidationError as exc:
+        lines += [line for _, line in problems_from_validation(exc, doc, name, DrugEntry)]
+    if entry is not None:
+        for loc, message in entry.problems():
+            pos = doc.position(loc)
+            lines.append(f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: {message}")
+    if lines or entry is None:
+        raise CaseError(*lines)
+    if entry.id != path.stem:
+        pos = doc.position(("id",))
+        raise CaseError(f"{name}:{pos.line}:{pos.column}: id: '{entry.id}' must match the "
+                        f"file name '{path.stem}'")
+    return entry
+
+
+def _folder(folder: Path) -> dict[str, tuple[DrugEntry, Path]]:
+    if not folder.is_dir():
+        raise CaseError(f"{folder}: drug library folder not found")
+    files = sorted(folder.glob("*.yaml"))
+    if len(files) > MAX_ENTRIES:
+        raise CaseError(f"{folder}: more than {MAX_ENTRIES} drug files")
+    problems: list[str] = []
+    out = {}
+    for path in files:
+        try:
+            out[path.stem] = (read_entry(path), path)
+        except CaseError as err:
+            problems += err.lines
+    if problems:
+        raise CaseError(*problems)
+    return out
+
+
+@functools.cache
+def _package() -> dict[str, tuple[DrugEntry, Path]]:
+    return _folder(PACKAGE_LIBRARY)
+
+
+def load_library(user_folder: str | os.PathLike[str] | None = None) -> Library:
+    """The shipped entries, with those of ``user_folder`` added (same id: replaced)."""
+    found = dict(_package())
+    if user_folder is not None:
+        found.update(_folder(Path(user_folder)))
+    return Library({k: e for k, (e, _) in found.items()}, {k: p for k, (_, p) in found.items()})
+
+
+def drug_file(drug_id: str, user_folder: str | os.PathLike[str] | None = None) -> Path:
+    """The file the entry ``drug_id`` is read from (for the workflow's dependencies)."""
+    return load_library(user_folder).files[drug_id]
+
+
+def scenario_drug_file(case: dict, scenario_id: str, root: Path | None = None) -> str | None:
+    """The drug file of a canonical case's scenario (None for a baseline); the case's
+    ``drug_library`` is relative to the project ``root`` (default: the working folder)."""
+    scenario = next(s for s in case["scenarios"] if s["id"] == scenario_id)
+    if scenario.get("drug") is None:
+        return None
+    folder = case.get("drug_library")
+    if folder is not None:
+        folder = Path(root or Path.cwd()) / folder
+    return str(drug_file(scenario["drug"], folder))

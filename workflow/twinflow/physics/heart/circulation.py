@@ -108,6 +108,9 @@ def regazzoni_parameters(heart_rate_hz: float, overrides: dict[str, str],
         except Exception as err:  # pint errors: bad unit or dimension
             raise InputError(f"{where}: circulation parameter {name}: {err}") from None
     for name, f in factors.items():
+        if name == TOTAL_VOLUME:  # a drug's change of the circulating volume
+            total *= f
+            continue
         try:
             path = parameter_path(name)
         except KeyError:

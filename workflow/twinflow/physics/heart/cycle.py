@@ -279,7 +279,10 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
                where: str, pers: Personalisation | None = None) -> Path:
     t_start = time.perf_counter()
     theta = fitted(pers) if pers is not None else None
-    activation = activation_from_case(case, theta["reference_tension"] if theta else None)
+    t_ref = theta["reference_tension"] if theta else case["physics"]["activation"][
+        "reference_tension"]
+    # a drug's contractility effect scales the (calibrated) reference tension
+    activation = activation_from_case(case, t_ref * effects.reference_tension)
     params = circulation_parameters(case, effects.circulation, activation, where,
                                     calibrated_overrides(theta) if theta else None)
     rr = 1.0 / float(params["HR"])
