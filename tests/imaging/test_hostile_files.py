@@ -136,6 +136,13 @@ def truncated_file(tmp: Path) -> tuple[Path, str, tuple[str, ...]]:
     return path, "cut.dcm", ()
 
 
+def truncated_deferred(tmp: Path) -> tuple[Path, str, tuple[str, ...]]:
+    """Pixel data over pydicom's defer size (512 KB): its length is checked, not read."""
+    path = us_dicom(tmp / "cut-large.dcm", 1000, 1000)
+    path.write_bytes(path.read_bytes()[:600_000])
+    return path, "cut-large.dcm", ("truncated", "needs 1000000")
+
+
 def no_decoder(tmp: Path) -> tuple[Path, str, tuple[str, ...]]:
     path = with_pixel_data(us_dicom(tmp / "video.dcm", 32, 32),
                            syntax="1.2.840.10008.1.2.4.102",  # MPEG-4 AVC/H.264
@@ -183,6 +190,7 @@ HOSTILE: dict[str, Maker] = {
     "symlink-loop": symlink_loop, "device": device, "socket": unix_socket,
     "empty-folder": empty_folder, "too-large": too_large,
     "truncated-pixel-element": truncated_pixel_element, "truncated-file": truncated_file,
+    "truncated-deferred": truncated_deferred,
     "no-decoder": no_decoder, "corrupt-jpeg": corrupt_jpeg, "dicom-bomb": dicom_bomb,
     "png-bomb": png_bomb, "png-over-limit": png_over_limit,
     "random.dcm": random_bytes(".dcm"), "random.png": random_bytes(".png"),
