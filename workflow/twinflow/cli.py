@@ -86,8 +86,10 @@ def _canonical(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twinflow.workflow import run_workflow
+    from twinflow.workflow import run_workflow, unlock
 
+    if args.unlock:
+        return unlock(args.cases)
     return run_workflow(args.cases, cores=args.cores, dry_run=args.dry_run,
                         profile=args.profile, keep_going=args.keep_going,
                         snakemake_args=args.snakemake_args)
@@ -357,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "folder (default: profiles/default)")
     p.add_argument("--keep-going", "-k", action="store_true",
                    help="go on with independent jobs when one fails")
+    p.add_argument("--unlock", action="store_true",
+                   help="only remove the lock a killed run left (snakemake --unlock); "
+                        "refused while a run is live in the project")
     p.add_argument("--snakemake-args", default="",
                    help="more snakemake options or target files, one string "
                         "(e.g. 'results/lv-demo/case.json --forceall')")

@@ -36,3 +36,8 @@ class CaseError(TwinflowError):
 
 class InputError(TwinflowError):
     """An input file (image, mesh, model) that cannot be read or is inconsistent."""
+
+
+class OutputError(TwinflowError):
+    """An output path that cannot be written as a regular file (a FIFO, device or folder
+    there, or a folder that cannot be made)."""

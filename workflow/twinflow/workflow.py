@@ -2,17 +2,20 @@
 
 Snakemake is called through its command line in a subprocess (its Python API changes
 within 9.x), so twinflow never imports it. The project root is the folder holding the
-``Snakefile``: the current folder or one above it, else the source checkout this package
-was installed from (editable installs).
+``Snakefile``, ``rules/`` and ``config/config.default.yaml``: the current folder or one above
+it. Anywhere else ``twinflow run`` is a one-line error: it never falls back on the source
+checkout the package was installed from, whose results/ are not the user's.
 
 Resuming after a kill: a run killed with SIGKILL leaves Snakemake's lock
 (``.snakemake/locks``) and its running jobs' outputs marked incomplete. Before a run,
 :func:`clear_stale_lock` unlocks a lock that no live Snakemake process holds (with a log
 line; ``snakemake --unlock``) and refuses, in one line, while another run is live in the
 folder; the profile's ``rerun-incomplete`` then re-runs the incomplete jobs (outputs are
-written atomically, so none of them looks finished). When a run fails, :func:`failed_steps`
-reads Snakemake's log of that run and names each failed step: case, step, log file and its
-last error line.
+written atomically, so none of them looks finished). ``twinflow run --unlock`` does the
+unlocking alone (:func:`unlock`), for the rare lock Snakemake itself reports ("use
+--unlock"): one taken by a run that started between that check and this run's start.
+When a run fails, :func:`failed_steps` reads Snakemake's log of that run and names each
+failed step: case, step, log file and its last error line.
 """
 
 from __future__ import annotations
@@ -56,16 +59,22 @@ def copy_project(source: Path, dst: Path, package: bool = True) -> Path:
     return dst
 
 
+def is_project(folder: Path) -> bool:
+    """A twinflow project folder: ``Snakefile``, ``rules/`` and the default config."""
+    return ((folder / "Snakefile").is_file() and (folder / "rules").is_dir()
+            and (folder / "config" / "config.default.yaml").is_file())
+
+
 def project_root(start: Path | None = None) -> Path:
+    """The project folder: ``start`` (default: the current folder) or the nearest one above
+    it that :func:`is_project`; never the source checkout of the package."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "Snakefile").is_file() and (folder / "rules").is_dir():
+        if is_project(folder):
             return folder
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "Snakefile").is_file():
-        return checkout
-    raise TwinflowError("twinflow run: no Snakefile here or above; run it in a twinflow "
-                        "project folder")
+    raise TwinflowError(f"twinflow: {here} is not in a twinflow project folder (none here or "
+                        "above holds Snakefile, rules/ and config/config.default.yaml); "
+                        "run it in one")
 
 
 def profile_dir(profile: str, root: Path) -> Path:
@@ -106,12 +115,35 @@ def clear_stale_lock(root: Path, config_args: list[str] | None = None) -> None:
     held = locks(root)
     if not held:
         return
+    _refuse_while_live(root)
+    log.warning("%s: stale lock of a run that ended without releasing it (killed?); "
+                "unlocking", held[0].parent)
+    _snakemake_unlock(root, config_args)
+
+
+def unlock(cases: list[str]) -> int:
+    """``twinflow run --unlock``: remove Snakemake's lock of the project (``snakemake
+    --unlock``), refused while a run is live there; returns 0."""
+    root = project_root()
+    if not locks(root):
+        log.info("%s: not locked", root)
+        return 0
+    _refuse_while_live(root)
+    config = snakemake_command(_relative_cases(cases, root), 1, False, None, [])
+    _snakemake_unlock(root, config[config.index("--config"):] if "--config" in config else [])
+    log.info("%s: unlocked", root)
+    return 0
+
+
+def _refuse_while_live(root: Path) -> None:
     live = live_snakemake(root)
     if live:
         raise TwinflowError(f"twinflow run: another run is live in {root} (snakemake pid "
-                            f"{live[0]}); wait for it to end or stop it")
-    log.warning("%s: stale lock of a run that ended without releasing it (killed?); "
-                "unlocking", held[0].parent)
+                            f"{live[0]}); wait for it to end or stop it (then "
+                            "'twinflow run --unlock' if its lock stays)")
+
+
+def _snakemake_unlock(root: Path, config_args: list[str] | None) -> None:
     proc = subprocess.run([snakemake_exe(), "--unlock", "--cores", "1", *(config_args or [])],
                           cwd=root,
                           capture_output=True, text=True)
@@ -173,13 +205,17 @@ def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str 
     return cmd
 
 
+def _relative_cases(cases: list[str], root: Path) -> list[str]:
+    return [os.path.relpath(Path(c).resolve(), root) if Path(c).exists() else c
+            for c in cases]
+
+
 def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
                  profile: str | None = None, keep_going: bool = False,
                  snakemake_args: str = "") -> int:
     """Run Snakemake in the project root for ``cases``; returns its exit status."""
     root = project_root()
-    cases = [os.path.relpath(Path(c).resolve(), root) if Path(c).exists() else c
-             for c in cases]
+    cases = _relative_cases(cases, root)
     extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
     folder = str(profile_dir(profile, root)) if profile else None
     cmd = snakemake_command(cases, cores, dry_run, folder, extra)
@@ -192,7 +228,20 @@ def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
         runs = [p for p in (root / ".snakemake" / "log").glob("*.snakemake.log")
                 if p.stat().st_mtime >= start - 1]
         if runs:
+            latest = max(runs, key=lambda p: p.stat().st_mtime)
+            if _lock_refused(latest):
+                log.error("%s is locked by another run; if none is live, 'twinflow run "
+                          "--unlock' removes the lock", root)
             results = project_config(root).results
-            for line in failed_steps(max(runs, key=lambda p: p.stat().st_mtime), results):
+            for line in failed_steps(latest, results):
                 log.error("%s", line)
     return status
+
+
+def _lock_refused(snakemake_log: Path) -> bool:
+    """Whether Snakemake stopped because the folder is locked (it then advises its own
+    ``--unlock``, which ``twinflow run --unlock`` runs)."""
+    try:
+        return "Directory cannot be locked" in snakemake_log.read_text(errors="replace")
+    except OSError:
+        return False

@@ -29,7 +29,7 @@ from twinflow.case.yamlpos import (
     read_yaml_with_positions,
 )
 from twinflow.errors import CaseError
-from twinflow.io import canonical_json, write_text_atomic
+from twinflow.io import canonical_json, file_kind, write_text_atomic
 
 DISCRIMINATORS = ("anatomy", "law")
 
@@ -195,9 +195,9 @@ def load_case(path: str | os.PathLike[str], root: Path | None = None,
     """Read and validate a YAML case file."""
     path = Path(path)
     name = os.fspath(path)
-    if not path.is_file():
-        what = ("not a regular file" if path.exists() or path.is_symlink()
-                else "no such case file")
+    kind = file_kind(path)  # stat only: a FIFO is never opened
+    if kind != "regular file":
+        what = "no such case file" if kind == "missing" else "not a regular file"
         raise CaseError(f"{name}:1:1: (document): {what}")
     try:
         doc = read_yaml_with_positions(path)

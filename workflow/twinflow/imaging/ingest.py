@@ -13,11 +13,15 @@ of the case, ``results/<id>/settings/ingest.json``) and writes, for image entry 
 * ``manifest`` (``images/manifest.json``, :class:`~twinflow.artifacts.images.ImagesManifest`)
   — the list of both, written last.
 
-All images are read and checked before the first file is written, so a bad image leaves
-no partial output. No identifier is written anywhere: images are rebuilt from pixel arrays,
-sidecars hold whitelisted values only (:mod:`twinflow.imaging.deid`), the source is named by
-its SHA-256 (not its path, which may contain a name), and log lines carry neither paths nor
-header values.
+All images are read and checked, and every output path too (a FIFO, device or folder where
+a file goes is refused, :func:`twinflow.io.check_output_path`), before the first file is
+written, so a bad image or output path leaves no partial output. Each file is written to a
+temporary name beside its target and renamed; the same inputs give byte-identical files.
+
+No identifier is written anywhere: images are rebuilt from pixel arrays, sidecars hold
+whitelisted values only (:mod:`twinflow.imaging.deid`), the source is named by its SHA-256
+(not its path, which may contain a name), and log lines carry neither paths nor header
+values.
 
 Run as ``twinflow ingest --settings SETTINGS --images FILE... --out MANIFEST`` (rule
 ``ingest``; the canonical settings name each image by its SHA-256, not by its path).
@@ -36,9 +40,10 @@ import SimpleITK as sitk
 from twinflow.artifacts.images import ImageEntry, ImagesManifest
 from twinflow.errors import InputError
 from twinflow.imaging.deid import PROFILE
+from twinflow.imaging.guard import check_image_path
 from twinflow.imaging.preprocess import DEFAULT_WINDOW, choose_window, normalise
 from twinflow.imaging.read import MedicalImage, read_image
-from twinflow.io import atomic_path, read_json, sha256_path, write_json_atomic
+from twinflow.io import atomic_path, check_output_path, read_json, sha256_path, write_json_atomic
 from twinflow.logs import progress
 from twinflow.stages import read_stage_settings
 
@@ -148,8 +153,9 @@ def attach_images(entries: list[dict[str, Any]], images: Sequence[str | Path],
                          f"{len(images)}")
     out = []
     for i, (entry, path) in enumerate(zip(entries, images, strict=True)):
-        if not Path(path).exists():
+        if not Path(path).exists() and not Path(path).is_symlink():
             raise InputError(f"{path}: image file not found (images[{i}] of the case)")
+        check_image_path(Path(path))  # before hashing: a FIFO is never opened
         digest = sha256_path(path)
         if entry.get("sha256") and entry["sha256"] != digest:
             raise InputError(f"{path}: SHA-256 {digest[:12]}... does not match images[{i}] of "
@@ -169,7 +175,7 @@ def ingest(settings: Path, manifest: Path, root: Path | None = None,
     entries' own ``path`` (hand-written settings) is used, relative to ``root`` (default:
     the working directory, the project root where Snakemake runs).
     """
-    manifest = Path(manifest)
+    manifest = check_output_path(manifest)
     out_dir = manifest.parent
     root = Path.cwd() if root is None else Path(root)
     case = read_stage_settings(settings, "ingest")
@@ -185,6 +191,9 @@ def ingest(settings: Path, manifest: Path, root: Path | None = None,
         _check_entry(entry, i, str(settings))
     processed = [process_image(e, i, root, case["preprocessing"])
                  for i, e in enumerate(entries)]
+    for item in processed:
+        for suffix in (".nii.gz", ".json"):
+            check_output_path(out_dir / f"{item.stem}{suffix}")
     listing = []
     for item in progress(processed, "write images", unit="image", logger=log):
         image_path = out_dir / f"{item.stem}.nii.gz"

@@ -24,7 +24,9 @@ like tissue nor leave holes.
 Spacing is kept in SI metres (:attr:`MedicalImage.spacing_m`, ITK axis order x = column,
 y = row, z = slice/frame). A ``pixel_spacing`` given in the case overrides the file. Every
 problem a user can cause (missing, corrupt, no pixel data, no spacing, frames of different
-sizes) is an :class:`~twinflow.errors.InputError` with one line naming the file.
+sizes) is an :class:`~twinflow.errors.InputError` with one line naming the file. Hostile
+files (FIFOs, symlink loops, decompression bombs, truncated DICOM pixel data, compressed data
+without a decoder) are refused before decoding by :mod:`twinflow.imaging.guard`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ from scipy import ndimage
 
 from twinflow.errors import InputError
 from twinflow.imaging.deid import deidentify_dataset, safe_header
+from twinflow.imaging.guard import (
+    MAX_FRAME_PIXELS,
+    check_dicom_pixel_data,
+    check_image_path,
+    check_pixel_count,
+    quiet_decoders,
+    undecodable,
+)
 
 log = logging.getLogger(__name__)
 sitk.ProcessObject.SetGlobalWarningDisplay(False)  # ITK warnings would bypass one-line errors
@@ -171,8 +181,7 @@ def read_image(path: str | Path, *, pixel_spacing_m: Sequence[float] | None = No
     """
     path = Path(path)
     source = str(path)
-    if not path.exists():
-        raise InputError(f"{source}: image not found")
+    check_image_path(path)  # stat only: a FIFO or device is never opened
     case_spacing = _spacing_from_case(pixel_spacing_m, source)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -224,6 +233,30 @@ def _grey(array: np.ndarray, colour: bool) -> tuple[np.ndarray, int]:
     return array.astype(np.float32), 0
 
 
+def _raster_frame(f: Path, n_files: int) -> np.ndarray:
+    """One raster frame as an array (grey, grey float or RGB), its size checked from the
+    header before PIL decodes it (PIL's own bomb warning is silenced: ours is the limit)."""
+    from PIL import Image, UnidentifiedImageError
+
+    # PIL, not SimpleITK, for rasters: libpng/libjpeg errors inside ITK go to stderr
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(f) as pil:
+                check_pixel_count(pil.height, pil.width, n_files, f)  # header only
+                pil.load()
+                if pil.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+                    return np.asarray(pil.convert("RGB"))
+                if pil.mode in ("I;16", "I;16B", "I", "F"):
+                    return np.asarray(pil.convert("F"))
+                return np.asarray(pil)
+    except Image.DecompressionBombError:
+        raise InputError(f"{f}: image is over the limit of "
+                         f"{MAX_FRAME_PIXELS // 10**6} megapixels per frame") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise InputError(f"{f}: cannot read image (corrupt or not an image)") from None
+
+
 def _read_raster(files: list[Path], source: str, case_spacing: tuple[float, float] | None,
                  boxes: Sequence[Sequence[int]]) -> MedicalImage:
     from twinflow.imaging.deid import blank_boxes
@@ -231,23 +264,9 @@ def _read_raster(files: list[Path], source: str, case_spacing: tuple[float, floa
     if case_spacing is None:
         raise InputError(f"{source}: PNG/JPEG images carry no pixel spacing; give "
                          "pixel_spacing [row_m, col_m] in the case")
-    from PIL import Image, UnidentifiedImageError
-
     frames = []
     for f in files:
-        # PIL, not SimpleITK, for rasters: libpng/libjpeg errors inside ITK go to stderr
-        try:
-            with Image.open(f) as pil:
-                pil.load()
-                mode = pil.mode
-                if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-                    pil = pil.convert("RGB")
-                    mode = "RGB"
-                elif mode in ("I;16", "I;16B", "I", "F"):
-                    pil = pil.convert("F")
-                arr = np.asarray(pil)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise InputError(f"{f}: cannot read image (corrupt or not an image)") from None
+        arr = _raster_frame(f, len(files))
         if arr.ndim == 3 and arr.shape[-1] in (2, 4):  # alpha channel
             arr = arr[..., :-1] if arr.shape[-1] == 4 else arr[..., 0]
         if arr.ndim not in (2, 3):
@@ -278,8 +297,15 @@ def _read_itk(path: Path, case_spacing: tuple[float, float] | None,
               boxes: Sequence[Sequence[int]]) -> MedicalImage:
     from twinflow.imaging.deid import blank_boxes
 
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        img = sitk.ReadImage(str(path))
+        with quiet_decoders():
+            reader.ReadImageInformation()  # the header: size before pixels
+            size = reader.GetSize()
+            check_pixel_count(size[1] if len(size) > 1 else 1, size[0],
+                              int(np.prod(size[2:])), path)
+            img = reader.Execute()
     except RuntimeError:
         raise InputError(f"{path}: cannot read image (corrupt or truncated file)") from None
     dim = img.GetDimension()
@@ -362,9 +388,12 @@ def _frame_times(ds: pydicom.Dataset, n: int) -> list[float] | None:
 
 
 def _dicom_pixels(path: Path, ds: pydicom.Dataset) -> np.ndarray:
-    """Pixels as ``(frames, rows, cols[, 3])`` (SimpleITK first, pydicom as fallback)."""
+    """Pixels as ``(frames, rows, cols[, 3])`` (SimpleITK first, pydicom as fallback),
+    after :func:`~twinflow.imaging.guard.check_dicom_pixel_data`."""
+    syntax = check_dicom_pixel_data(ds, path)
     try:
-        img = sitk.ReadImage(str(path))
+        with quiet_decoders():
+            img = sitk.ReadImage(str(path))
         arr = sitk.GetArrayFromImage(img)
         if img.GetDimension() == 2:
             arr = arr[None]
@@ -372,10 +401,10 @@ def _dicom_pixels(path: Path, ds: pydicom.Dataset) -> np.ndarray:
     except RuntimeError:
         pass
     try:
-        arr = ds.pixel_array
-    except Exception as err:  # decoder errors of every kind
-        raise InputError(f"{path}: DICOM pixel data cannot be decoded "
-                         f"({type(err).__name__})") from None
+        with quiet_decoders():
+            arr = ds.pixel_array
+    except Exception:  # decoder errors of every kind
+        raise undecodable(path, syntax) from None
     if "RescaleSlope" in ds or "RescaleIntercept" in ds:  # SimpleITK applies it itself
         from pydicom.pixels import apply_rescale
         arr = apply_rescale(arr, ds)
@@ -413,8 +442,11 @@ def _read_dicom_file(path: Path, case_spacing: tuple[float, float] | None,
         dt = (times[1] - times[0]) if times and len(times) > 1 else 1.0
         return MedicalImage(grey, "cine", (col_m, row_m, dt), (0.0, 0.0, 0.0),
                             (1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0), frame_times_s=times, **common)
-    # enhanced multi-frame CT/MR: let SimpleITK's geometry stand
-    img = sitk.ReadImage(str(path))
+    # enhanced multi-frame CT/MR: let SimpleITK's geometry stand (its header only)
+    img = sitk.ImageFileReader()
+    img.SetFileName(str(path))
+    with quiet_decoders():
+        img.ReadImageInformation()
     spacing = tuple(s * 1e-3 for s in img.GetSpacing())
     return MedicalImage(grey, "volume", (col_m, row_m, spacing[2]),
                         tuple(o * 1e-3 for o in img.GetOrigin()), tuple(img.GetDirection()),
@@ -426,15 +458,19 @@ def _read_dicom_series(folder: Path, files: list[Path],
                        boxes: Sequence[Sequence[int]]) -> MedicalImage:
     from twinflow.imaging.deid import blank_boxes
 
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    with quiet_decoders():
+        series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series:
         bad = next((f for f in files if not _is_dicom(f)), files[0])
         raise InputError(f"{bad}: not a DICOM file (folder {folder} holds no readable series)")
     if len(series) > 1:
         raise InputError(f"{folder}: folder holds {len(series)} DICOM series; point the case "
                          "at one series folder")
-    names = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    with quiet_decoders():
+        names = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
     headers = [_read_header(Path(n)) for n in names]
+    for name, header in zip(names, headers, strict=True):
+        check_dicom_pixel_data(header, Path(name))
     if len(names) < len(files):
         extra = sorted(set(map(str, files)) - set(names))
         raise InputError(f"{extra[0]}: not part of the DICOM series in {folder} "
@@ -446,6 +482,7 @@ def _read_dicom_series(folder: Path, files: list[Path],
                    if (int(h.Rows), int(h.Columns)) != first)
         raise InputError(f"{odd}: slice size {sorted(sizes - {first})[0]} differs from "
                          f"{first} of the rest of the series in {folder}")
+    check_pixel_count(*sorted(sizes)[0], len(names), folder)
     if any("ImagePositionPatient" not in h for h in headers) and len(names) > 1:
         raise InputError(f"{folder}: DICOM series lacks ImagePositionPatient; slice spacing "
                          "unknown")
@@ -454,7 +491,8 @@ def _read_dicom_series(folder: Path, files: list[Path],
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(names)
     try:
-        img = reader.Execute()
+        with quiet_decoders():
+            img = reader.Execute()
     except RuntimeError:
         raise InputError(f"{folder}: DICOM series pixel data cannot be read "
                          "(corrupt slice)") from None
