@@ -84,7 +84,8 @@ def test_a_measurement_rewrites_the_calibration_and_the_arms(tmp_path: Path) -> 
 
 def test_one_arm_dose_rewrites_only_that_arm(tmp_path: Path) -> None:
     assert _changed(tmp_path, LV, LV.replace("97 mg + 103 mg", "49 mg + 51 mg")) == {
-        "settings/entresto/drug_effects.json", "settings/report.json"}
+        "settings/entresto/drug_effects.json", "settings/report.json",
+        "settings/compare_arms.json"}
 
 
 def test_the_graph_of_each_kind_of_case() -> None:
@@ -93,8 +94,8 @@ def test_the_graph_of_each_kind_of_case() -> None:
                            "verification/poiseuille.yaml",
                            "verification/land2015-problem1.yaml")}
     assert stages["lv-demo.yaml"] == ["ingest", "segment", "reconstruct_lv", "drug_effects",
-                                      "mesh_lv", "personalise_lv", "simulate_heart", "report",
-                                      "provenance"]
+                                      "mesh_lv", "personalise_lv", "simulate_heart",
+                                      "compare_arms", "report", "provenance"]
     assert stages["carotid-demo.yaml"] == ["ingest", "segment", "reconstruct_carotid",
                                            "mesh_carotid", "simulate_flow", "report",
                                            "provenance"]

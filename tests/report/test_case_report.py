@@ -65,10 +65,31 @@ def test_lv_report_shows_every_headline_number_of_both_arms(coarse_lv, tmp_path:
                                      output_every=0)
         out = tmp_path / "lv" / arm
         summaries.append(run_cycle(mesh, settings, drug_effects_of(settings), out, st))
-    out = report(settings_path(work, "report"), tmp_path / "lv" / "report.html",
-                 measurements=work / "geo" / "measurements.json", summaries=summaries)
-    text = out.read_text()
+    # the arm comparison from the same outputs (the fixture meshes the baseline only: both
+    # arms share its mesh here, so the LV mass does not change)
+    from twinflow.artifacts.comparison import ArmComparison
+    from twinflow.report.compare import compare_arms
+
+    effects = [drug_effects_of(settings_path(work, "simulate_heart", a))
+               for a in ("baseline", "entresto")]
+    comparison = compare_arms(settings_path(work, "compare_arms"), summaries, effects,
+                              [work / "mesh" / "mesh.json"] * 2,
+                              tmp_path / "lv" / "comparison" / "comparison.json")
+    arms = ArmComparison.read(comparison)
+    assert [a.scenario for a in arms.arms] == ["entresto"] and arms.baseline == "baseline"
+    values = {v.quantity: v for v in arms.arms[0].values}
     cycles = [CycleSummary.read(p) for p in summaries]
+    assert values["ejection_fraction"].value == pytest.approx(
+        100 * cycles[1].ejection_fraction)
+    assert values["systolic_pressure"].trial_direction == "down"
+    assert values["lv_mass"].change == 0 and values["lv_mass"].value > 50
+    assert (comparison.parent / "pv_loops.png").stat().st_size > 1000
+    assert "| Ejection fraction (%) |" in (comparison.parent / "comparison.md").read_text()
+    out = report(settings_path(work, "report"), tmp_path / "lv" / "report.html",
+                 measurements=work / "geo" / "measurements.json", summaries=summaries,
+                 comparison=comparison)
+    text = out.read_text()
+    assert "Drug arms against the baseline" in text and "PARAMOUNT" in text
     _assert_numbers(text, LV_RESULT_ROWS, cycles)
     _assert_numbers(text, LV_GEOMETRY_ROWS, [LVMeasurements.read(work / "geo" /
                                                                  "measurements.json")])

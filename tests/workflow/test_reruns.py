@@ -132,14 +132,23 @@ def test_lv_arm_dose_and_mesh_size_rerun_only_their_jobs(tmp_path: Path) -> None
     case.write_text(_lv_case())
     assert run(project, "cases/lv.yaml") == Counter(
         canonical=1, ingest=1, segment=1, reconstruct_lv=1, drug_effects=2, mesh_lv=2,
-        simulate_heart=2, report=1, provenance=1)
+        simulate_heart=2, compare_arms=1, report=1, provenance=1)
 
     baseline = _mtimes(project / "results" / "lv" / "baseline")
     edit(case, case.read_text().replace("97 mg + 103 mg", "49 mg + 51 mg"))
     assert run(project, "cases/lv.yaml") == Counter(
-        canonical=1, drug_effects=1, mesh_lv=1, simulate_heart=1, report=1, provenance=1)
+        canonical=1, drug_effects=1, mesh_lv=1, simulate_heart=1, compare_arms=1, report=1,
+        provenance=1)
     assert _mtimes(project / "results" / "lv" / "baseline") == baseline  # the other arm
 
     edit(case, case.read_text().replace("cell_size: 12 mm", "cell_size: 11 mm"))
     assert run(project, "cases/lv.yaml") == Counter(
-        canonical=1, mesh_lv=2, simulate_heart=2, report=1, provenance=1)
+        canonical=1, mesh_lv=2, simulate_heart=2, compare_arms=1, report=1, provenance=1)
+
+    # a drug's library entry is an input of its arms alone (not of the baseline)
+    entry = project / "workflow" / "twinflow" / "drugs" / "data" / "sacubitril-valsartan.yaml"
+    edit(entry, entry.read_text().replace("PROVE-HF's higher EF", "PROVE-HF's higher LVEF"))
+    baseline = _mtimes(project / "results" / "lv" / "baseline")
+    assert run(project, "cases/lv.yaml") == Counter(
+        drug_effects=1, mesh_lv=1, simulate_heart=1, compare_arms=1, report=1, provenance=1)
+    assert _mtimes(project / "results" / "lv" / "baseline") == baseline

@@ -277,11 +277,18 @@ def _land2015(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- report
 
 
+def _compare_arms(args: argparse.Namespace) -> None:
+    from twinflow.report.compare import compare_arms
+
+    compare_arms(args.settings, args.summaries, args.drug_effects, args.meshes, args.out)
+
+
 def _report(args: argparse.Namespace) -> None:
     from twinflow.report.case_report import report
 
     report(args.settings, args.out, measurements=args.measurements,
-           mesh_quality=args.mesh_quality, summaries=args.summaries)
+           mesh_quality=args.mesh_quality, summaries=args.summaries,
+           comparison=args.comparison)
 
 
 # --------------------------------------------------------------------------- provenance
@@ -533,10 +540,19 @@ def build_parser() -> argparse.ArgumentParser:
     _files(p, out="result JSON")
     p.set_defaults(func=_land2015)
 
+    p = _stage(sub, "compare-arms", _compare_arms,
+               "baseline vs each drug arm of an LV case, next to the trials' directions")
+    _files(p, out="comparison/comparison.json (comparison.md, pv_loops.png beside it)")
+    for name, what in (("summaries", "summary.json"), ("drug-effects", "drug_effects.json"),
+                       ("meshes", "mesh/mesh.json")):
+        p.add_argument(f"--{name}", type=Path, nargs="+", required=True,
+                       help=f"<scenario>/{what} of every scenario, in the case's order")
+
     p = _stage(sub, "report", _report, "the HTML report of one case")
     _files(p, out="report.html")
     _files(p, required=False, measurements="geometry/measurements.json",
-           mesh_quality="mesh/mesh_quality.json")
+           mesh_quality="mesh/mesh_quality.json",
+           comparison="comparison/comparison.json (LV cases with drug arms)")
     p.add_argument("--summaries", type=Path, nargs="*", default=[],
                    help="<scenario>/summary.json of every scenario")
 

@@ -93,6 +93,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           anatomies=LV),
     Stage("land2015", "twinflow.verification.land2015",
           ("benchmark", "problem", "mesh", "simulation"), anatomies=("benchmark",)),
+    Stage("compare_arms", "twinflow.report.compare", ("scenarios",), anatomies=LV),
     Stage("report", "twinflow.report.case_report", ("description", "patient", "scenarios")),
     Stage("provenance", "twinflow.provenance.crate", (),
           anatomies=("carotid", "left-ventricle", "benchmark")),
@@ -116,8 +117,17 @@ def _computing_stages(case: dict[str, Any]) -> list[str]:
     if case["geometry"]["source"] == "measurements":
         imaged = []
     personalised = ["personalise_lv"] if personalised_case(case) else []
+    compared = ["compare_arms"] if compared_case(case) else []
     return [*imaged, "reconstruct_lv", "drug_effects", "mesh_lv", *personalised,
-            "simulate_heart", "report"]
+            "simulate_heart", *compared, "report"]
+
+
+def compared_case(case: dict[str, Any]) -> bool:
+    """Whether an LV case compares drug arms with its baseline (a cycle study with at least
+    one drug arm: ``compare_arms``)."""
+    return (case.get("anatomy") == "left-ventricle"
+            and case["physics"].get("study", "cycle") == "cycle"
+            and any(s.get("drug") is not None for s in case.get("scenarios", [])))
 
 
 def personalised_case(case: dict[str, Any]) -> bool:

@@ -13,6 +13,8 @@ WALL_THICKNESS = "geometry.wall_thickness"
 CIRCULATION = "circulation."
 
 
+#: Factor name of the LV cavity volume (reverse remodelling, the wall thickness kept).
+CAVITY_VOLUME = "geometry.cavity_volume"
 #: Factor name of the HMT 1998 reference tension (contractility).
 REFERENCE_TENSION = "activation.reference_tension"
 
@@ -41,6 +43,15 @@ class ParameterChange(Artifact):
     assumption: str
 
 
+class ExpectedOutcome(Artifact):
+    """A trial's direction of change of one compared quantity (from the drug's entry)."""
+
+    quantity: str
+    direction: str
+    """``down``, ``up`` or ``unchanged``."""
+    source: str
+
+
 class DrugEffects(Artifact):
     """The drug arm of one scenario (empty ``factors`` for a baseline)."""
 
@@ -53,8 +64,15 @@ class DrugEffects(Artifact):
     """The parameter diff: every effect with its size, source and assumption."""
     exposure: list[ComponentExposure]
     """Each component's dose and concentration (empty for a baseline)."""
+    outcomes: list[ExpectedOutcome] = []
+    """What trials of the drug observed (for the arm comparison)."""
     simplifications: list[str]
     """How the regimen was mapped (empty for a baseline)."""
+
+    @property
+    def cavity_volume(self) -> float:
+        """Factor on the LV cavity volume (1 without reverse remodelling)."""
+        return float(self.factors.get(CAVITY_VOLUME, 1.0))
 
     @property
     def reference_tension(self) -> float:

@@ -132,6 +132,8 @@ class LVMeshInfo(Artifact):
     scenario: str | None
     wall_thickness_factor: float
     """Remodelling of the scenario's drug arm (1: none)."""
+    cavity_volume_factor: float = 1.0
+    """Reverse remodelling of the cavity in the scenario's drug arm (1: none)."""
     long_axis: list[float]
     apex_direction: str
     tags: dict[str, int]

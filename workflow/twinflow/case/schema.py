@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from twinflow.artifacts.comparison import ArmComparison
 from twinflow.artifacts.cycle import CycleSummary, InflationSummary
 from twinflow.artifacts.drugs import DrugEffects
 from twinflow.artifacts.flow import FlowSummary
@@ -38,6 +39,7 @@ ARTIFACTS: list[tuple[str, type[BaseModel], str]] = [
      "geometry/measurements.json (reconstruct_carotid)"),
     ("lv-measurements", LVMeasurements, "geometry/measurements.json (reconstruct_lv)"),
     ("drug-effects", DrugEffects, "<scenario>/drug_effects.json (drug_effects)"),
+    ("arm-comparison", ArmComparison, "comparison/comparison.json (compare_arms)"),
     ("mesh-quality", MeshQuality, "mesh/mesh_quality.json (mesh_tube)"),
     ("carotid-mesh-quality", CarotidMeshQuality, "mesh/mesh_quality.json (mesh_carotid)"),
     ("lv-mesh-info", LVMeshInfo, "<scenario>/mesh/mesh.json (mesh_lv)"),

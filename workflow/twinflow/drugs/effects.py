@@ -23,7 +23,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from twinflow.artifacts.drugs import ComponentExposure, DrugEffects, ParameterChange
+from twinflow.artifacts.drugs import (
+    ComponentExposure,
+    DrugEffects,
+    ExpectedOutcome,
+    ParameterChange,
+)
 from twinflow.drugs.model import DrugEntry
 from twinflow.errors import InputError
 from twinflow.stages import read_stage_settings
@@ -63,8 +68,9 @@ def scenario_effects(scenario: Mapping[str, Any], entry: DrugEntry | None) -> Dr
             concentration=conc[effect.component], source=effect.source,
             assumption=effect.assumption))
         factors[effect.target] = factors.get(effect.target, 1.0) * (1.0 + change)
+    outcomes = [ExpectedOutcome(**o.model_dump()) for o in entry.outcomes]
     return DrugEffects(scenario=scenario["id"], drug=entry.id, factors=factors,
-                       changes=changes, exposure=exposure,
+                       changes=changes, exposure=exposure, outcomes=outcomes,
                        simplifications=list(SIMPLIFICATIONS))
 
 

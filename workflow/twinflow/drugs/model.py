@@ -15,7 +15,7 @@ generated from this model (``twinflow schema``).
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -36,8 +36,9 @@ TARGETS: dict[str, str] = {
     "circulation.C_VEN_SYS": "systemic venous compliance (venodilation, preload)",
     "circulation.V_TOT": "circulating blood volume of the closed loop (natriuresis, preload)",
     "activation.reference_tension": "contractility: the HMT 1998 reference tension",
-    "geometry.wall_thickness": "LV wall thickness at a fixed cavity (mass regression), "
-                               "re-meshes the arm",
+    "geometry.wall_thickness": "LV wall thickness (mass regression), re-meshes the arm",
+    "geometry.cavity_volume": "LV cavity volume of the end-diastolic geometry (reverse "
+                              "remodelling, wall thickness kept), re-meshes the arm",
 }
 
 
@@ -135,6 +136,20 @@ class Effect(Strict):
                 * pd.onset(duration_s, self.onset))
 
 
+#: The arm-comparison quantities a trial outcome can name (:mod:`twinflow.report.compare`).
+OUTCOMES = ("systolic_pressure", "diastolic_pressure", "lv_systolic_pressure",
+            "end_diastolic_volume", "end_systolic_volume", "stroke_volume",
+            "ejection_fraction", "stroke_work", "lv_mass")
+
+
+class TrialOutcome(Strict):
+    """The direction in which a trial saw a quantity change under the drug."""
+
+    quantity: Literal[OUTCOMES]  # type: ignore[valid-type]
+    direction: Literal["down", "up", "unchanged"]
+    source: Source
+
+
 class DrugEntry(Strict):
     """One drug of the library (a YAML file ``<id>.yaml``)."""
 
@@ -144,6 +159,8 @@ class DrugEntry(Strict):
     components: Annotated[list[Component], Field(min_length=1)]
     dosing: Dosing
     effects: Annotated[list[Effect], Field(min_length=1)]
+    outcomes: list[TrialOutcome] = Field(default_factory=list)
+    """What trials observed, set next to the model's change in the arm comparison."""
     notes: str = ""
 
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:

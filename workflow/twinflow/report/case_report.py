@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from twinflow.artifacts.comparison import ArmComparison
 from twinflow.artifacts.cycle import CycleSummary, InflationSummary
 from twinflow.artifacts.flow import FlowSummary
 from twinflow.artifacts.geometry import CarotidMeasurements, LVMeasurements
@@ -190,6 +191,27 @@ def _pv_loops(series: dict[str, Path]) -> str:
             "<figcaption>Pressure–volume loops of all scenarios</figcaption></figure>")
 
 
+def _comparison(c: ArmComparison) -> str:
+    """Each drug arm against the baseline, with the trials' directions."""
+    out = ["<h2>Drug arms against the baseline</h2>"]
+    for arm in c.arms:
+        rows = []
+        for v in arm.values:
+            ok = "—" if v.agrees is None else ("yes" if v.agrees else "<b>no</b>")
+            rows.append(f"<tr><td>{html.escape(v.label)} ({html.escape(v.unit)})</td>"
+                        f"<td>{v.baseline:.4g}</td><td>{v.value:.4g}</td>"
+                        f"<td>{v.change:+.3g} ({100 * v.relative_change:+.1f} %)</td>"
+                        f"<td>{html.escape(v.trial_direction or '—')}</td><td>{ok}</td></tr>")
+        note = "" if arm.periodic else " (not periodic: last beat)"
+        out.append(f"<h3>{html.escape(arm.scenario)}: {html.escape(arm.drug or '')}{note}</h3>"
+                   "<table><tr><th>quantity</th><th>baseline</th><th>arm</th><th>change</th>"
+                   "<th>trial</th><th>agrees</th></tr>" + "".join(rows) + "</table>")
+        sources = sorted({v.trial_source for v in arm.values if v.trial_source})
+        out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in sources) + "</ul>")
+    out.append("<p>" + html.escape("; ".join(c.notes)) + ".</p>")
+    return "".join(out)
+
+
 def _read_summary(anatomy: str, path: Path) -> CycleSummary | InflationSummary | FlowSummary:
     if anatomy == "carotid":
         return FlowSummary.read(path)
@@ -203,7 +225,7 @@ def build_report(case_id: str, settings: dict[str, Any],
                  measurements: CarotidMeasurements | LVMeasurements | None,
                  mesh_quality: MeshQuality | None,
                  summaries: dict[str, CycleSummary | InflationSummary | FlowSummary],
-                 folders: dict[str, Path]) -> str:
+                 folders: dict[str, Path], comparison: ArmComparison | None = None) -> str:
     """The HTML text of a case's report (``folders``: each scenario's result folder)."""
     anatomy = settings["anatomy"]
     parts = [f"<h1>twinflow report — {html.escape(case_id)}</h1>",
@@ -239,6 +261,8 @@ def build_report(case_id: str, settings: dict[str, Any],
                   if isinstance(s, CycleSummary)}
         if cycles:
             parts.append(_pv_loops(cycles))
+    if comparison is not None:
+        parts.append(_comparison(comparison))
     for sid, summary in summaries.items():
         simplifications += summary.simplifications
         parts.append(f"<h3>Scenario {html.escape(sid)}</h3>")
@@ -259,10 +283,12 @@ def build_report(case_id: str, settings: dict[str, Any],
 
 
 def report(settings: Path, out: Path, measurements: Path | None = None,
-           mesh_quality: Path | None = None, summaries: Sequence[Path] = ()) -> Path:
+           mesh_quality: Path | None = None, summaries: Sequence[Path] = (),
+           comparison: Path | None = None) -> Path:
     """Stage ``report``: write ``out`` (``results/<case>/report.html``) from the artifacts.
 
-    ``summaries`` are the scenarios' ``summary.json`` (the scenario is the folder name).
+    ``summaries`` are the scenarios' ``summary.json`` (the scenario is the folder name);
+    ``comparison`` the drug arms against the baseline (``compare_arms``).
     """
     case = read_stage_settings(settings, "report")
     anatomy = case["anatomy"]
@@ -277,6 +303,7 @@ def report(settings: Path, out: Path, measurements: Path | None = None,
         quality = (CarotidMeshQuality if bifurcation else MeshQuality).read(mesh_quality)
     folders = {Path(p).parent.name: Path(p).parent for p in summaries}
     results = {Path(p).parent.name: _read_summary(anatomy, Path(p)) for p in summaries}
-    text = build_report(Path(out).parent.name, case, geometry, quality, results, folders)
+    arms = None if comparison is None else ArmComparison.read(comparison)
+    text = build_report(Path(out).parent.name, case, geometry, quality, results, folders, arms)
     log.info("report of %s: %d scenario(s)", Path(out).parent.name, len(results))
     return write_text_atomic(out, text)

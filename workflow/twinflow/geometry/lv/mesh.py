@@ -359,26 +359,36 @@ def wall_volume(mesh: Any) -> float:
 
 # ------------------------------------------------------------------ entry point
 
-def remodel_wall(surfaces: LVSurfaces, factor: float) -> LVSurfaces:
-    """Scale the wall thickness by ``factor`` at a fixed cavity.
+def remodel_wall(surfaces: LVSurfaces, factor: float, cavity: float = 1.0) -> LVSurfaces:
+    """Scale the wall thickness by ``factor`` and the cavity volume by ``cavity``.
 
-    Each epicardial point moves along the segment to its nearest endocardial point,
-    ``x_epi' = x_endo + factor (x_epi - x_endo)``; basal rim points keep z = z_base so the
-    base stays planar. A geometric approximation of concentric regression (Thürmann 1998
-    reports LV mass and wall thickness, not the shape of the change).
+    The endocardium is scaled about the centre of its basal rim by :math:`c^{1/3}` (a
+    similar, smaller cavity; the base stays in its plane). Each epicardial point then
+    follows its nearest endocardial point ``a`` (``a'`` after scaling) at ``factor`` of its
+    former distance, ``x_epi' = a' + factor (x_epi - a)``; basal rim points keep z = z_base.
+    A geometric approximation of concentric regression and of reverse remodelling (the
+    trials report LV mass, wall thickness and volumes, not the shape of the change).
     """
-    if factor == 1.0:
+    if factor == 1.0 and cavity == 1.0:
         return surfaces
-    tree = cKDTree(np.asarray(surfaces.endo.points))
+    endo_pts = np.asarray(surfaces.endo.points, dtype=float)
+    endo = surfaces.endo
+    scaled = endo_pts
+    if cavity != 1.0:
+        rim = np.isclose(endo_pts[:, 2], surfaces.z_base, atol=1e-9)
+        centre = np.array([*(endo_pts[rim, :2].mean(axis=0) if rim.any()
+                             else endo_pts[:, :2].mean(axis=0)), surfaces.z_base])
+        scaled = centre + cavity ** (1.0 / 3.0) * (endo_pts - centre)
+        endo = surfaces.endo.copy()
+        endo.points = scaled
+    _, nearest = cKDTree(endo_pts).query(np.asarray(surfaces.epi.points))
     epi = surfaces.epi.copy()
     pts = np.asarray(epi.points, dtype=float)
-    _, nearest = tree.query(pts)
-    anchor = np.asarray(surfaces.endo.points, dtype=float)[nearest]
-    moved = anchor + factor * (pts - anchor)
+    moved = scaled[nearest] + factor * (pts - endo_pts[nearest])
     on_base = np.isclose(pts[:, 2], surfaces.z_base, atol=1e-9)
     moved[on_base, 2] = surfaces.z_base
     epi.points = moved
-    return LVSurfaces(surfaces.endo, epi, surfaces.z_base)
+    return LVSurfaces(endo, epi, surfaces.z_base)
 
 
 def mesh_lv(settings: Path, measurements: Path, drug_effects: Path, mesh: Path, info: Path,
@@ -388,10 +398,11 @@ def mesh_lv(settings: Path, measurements: Path, drug_effects: Path, mesh: Path, 
     ``measurements`` is the reconstruction (:class:`~twinflow.artifacts.geometry.
     LVMeasurements`, surfaces beside it). The route follows its ``source``:
     ``measurements`` meshes the exact ellipsoid of :mod:`twinflow.geometry.lv.ellipsoid`,
-    ``images`` / ``volume`` the end-diastolic surfaces. The scenario's drug arm thins the
-    wall by the factor of its ``drug_effects`` (:class:`~twinflow.artifacts.drugs.
-    DrugEffects`). ``cell_size`` (m) overrides the case's ``mesh.cell_size``; ``info``
-    receives :class:`~twinflow.artifacts.mesh.LVMeshInfo`.
+    ``images`` / ``volume`` the end-diastolic surfaces. The scenario's drug arm scales the
+    wall thickness and the cavity by the factors of its ``drug_effects``
+    (:class:`~twinflow.artifacts.drugs.DrugEffects`, :func:`remodel_wall`). ``cell_size``
+    (m) overrides the case's ``mesh.cell_size``; ``info`` receives
+    :class:`~twinflow.artifacts.mesh.LVMeshInfo`.
     """
     from mpi4py import MPI
 
@@ -407,18 +418,23 @@ def mesh_lv(settings: Path, measurements: Path, drug_effects: Path, mesh: Path, 
     z_base = meas.z_base_m
     effects = DrugEffects.read(drug_effects)
     scenario, thickness_factor = effects.scenario, effects.wall_thickness
-    surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor)
+    cavity_factor = effects.cavity_volume
+    surfaces = remodel_wall(read_surfaces(geometry_dir, z_base), thickness_factor,
+                            cavity_factor)
     shell_info: dict[str, Any] | None = None
     with gmsh_session() as gmsh:
         try:
             if comm.rank == 0:
                 if meas.source == "measurements":
                     e = meas.ellipsoid
-                    f = thickness_factor  # remodelling: thinner wall at a fixed cavity
+                    f = thickness_factor  # remodelling: wall and cavity (remodel_wall)
+                    # radii about the ellipsoid's centre: with the cut at z_base the volume
+                    # changes by about cavity_factor (mesh.json records the cavity)
+                    c = cavity_factor ** (1.0 / 3.0)
                     geo = EllipsoidLV(
-                        e.r_short_endo_m, e.r_long_endo_m,
-                        e.r_short_endo_m + f * (e.r_short_epi_m - e.r_short_endo_m),
-                        e.r_long_endo_m + f * (e.r_long_epi_m - e.r_long_endo_m), z_base)
+                        c * e.r_short_endo_m, c * e.r_long_endo_m,
+                        c * e.r_short_endo_m + f * (e.r_short_epi_m - e.r_short_endo_m),
+                        c * e.r_long_endo_m + f * (e.r_long_epi_m - e.r_long_endo_m), z_base)
                     build_lv_ellipsoid_model(geo, h)
                 else:
                     shell_info = build_shell_model(surfaces, h, str(geometry_dir))
@@ -443,7 +459,8 @@ def mesh_lv(settings: Path, measurements: Path, drug_effects: Path, mesh: Path, 
         edv = meas.end_diastolic_volume_m3
         LVMeshInfo(
             source=meas.source, cell_size_m=float(h), z_base_m=z_base, scenario=scenario,
-            wall_thickness_factor=thickness_factor, long_axis=[0.0, 0.0, 1.0],
+            wall_thickness_factor=thickness_factor, cavity_volume_factor=cavity_factor,
+            long_axis=[0.0, 0.0, 1.0],
             apex_direction="-z",
             tags={name: tag for name, (tag, _) in tags.LV_PHYSICAL_GROUPS.items()},
             files=MeshFiles(xdmf=out_path.name, msh=out_path.with_suffix(".msh").name,
