@@ -102,3 +102,21 @@ def test_stage_writes_the_artifact(tmp_path, root) -> None:
     written = DrugEffects.read(drug_effects(settings, tmp_path / "arm" / "drug_effects.json"))
     assert written.drug == "sacubitril-valsartan"
     assert written.factors == pytest.approx(factors("sacubitril-valsartan", 200, 2, 8), rel=1e-9)
+
+
+def test_a_placebo_arm_has_a_duration_and_no_change(tmp_path) -> None:
+    from twinflow.case import load_case, to_canonical
+    from twinflow.stages import baseline_scenario, case_stages
+
+    path = tmp_path / "case.yaml"
+    path.write_text("anatomy: left-ventricle\nscenarios:\n  - id: placebo\n"
+                    "    duration: 8 month\n  - id: baseline\n")
+    case = to_canonical(load_case(path))
+    assert baseline_scenario(case) == "baseline"  # not the placebo arm listed first
+    assert "compare_arms" in case_stages(case)
+    placebo = scenario_effects(case["scenarios"][0], None)
+    assert placebo.factors == {} and placebo.drug is None
+    path.write_text("anatomy: left-ventricle\nscenarios:\n  - id: placebo\n"
+                    "    duration: 8 month\n")
+    with pytest.raises(Exception, match="need a baseline"):
+        load_case(path)

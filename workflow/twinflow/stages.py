@@ -123,11 +123,11 @@ def _computing_stages(case: dict[str, Any]) -> list[str]:
 
 
 def compared_case(case: dict[str, Any]) -> bool:
-    """Whether an LV case compares drug arms with its baseline (a cycle study with at least
-    one drug arm: ``compare_arms``)."""
+    """Whether an LV case compares arms with its baseline (a cycle study with a drug or
+    placebo arm besides the baseline: ``compare_arms``)."""
     return (case.get("anatomy") == "left-ventricle"
             and case["physics"].get("study", "cycle") == "cycle"
-            and any(s.get("drug") is not None for s in case.get("scenarios", [])))
+            and len(case.get("scenarios", [])) > 1)
 
 
 def personalised_case(case: dict[str, Any]) -> bool:
@@ -139,8 +139,10 @@ def personalised_case(case: dict[str, Any]) -> bool:
 
 
 def baseline_scenario(case: dict[str, Any]) -> str:
-    """The first scenario without a drug: the untreated patient."""
-    return next(s["id"] for s in case["scenarios"] if s.get("drug") is None)
+    """The first scenario without a drug and a duration: the untreated patient (a
+    placebo arm has a duration)."""
+    return next(s["id"] for s in case["scenarios"]
+                if s.get("drug") is None and s.get("duration") is None)
 
 
 def settings_path(case_dir: str | os.PathLike[str], stage: str,

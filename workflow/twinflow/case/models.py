@@ -544,7 +544,8 @@ class Mesh(Strict):
 
 
 class Scenario(Strict):
-    """A baseline (no drug) or a drug arm naming a drug-library entry and its regimen."""
+    """A baseline (no drug), a placebo arm (no drug, a ``duration``: the model applies no
+    change) or a drug arm naming a drug-library entry and its regimen."""
 
     id: Annotated[str, Field(pattern=SLUG)]
     drug: str | None = None
@@ -572,10 +573,11 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _regimen(self, info: ValidationInfo) -> Self:
         regimen = {"dose": self.dose, "frequency": self.frequency, "duration": self.duration}
-        if self.drug is None:
-            given = [k for k, v in regimen.items() if v is not None]
+        if self.drug is None:  # a baseline, or a placebo arm over a ``duration``
+            given = [k for k in ("dose", "frequency") if regimen[k] is not None]
             if given:
-                raise ValueError(f"{', '.join(given)} given without a drug")
+                raise ValueError(f"{', '.join(given)} given without a drug (a placebo arm "
+                                 "has a duration only)")
             return self
         missing = [k for k, v in regimen.items() if v is None]
         if missing:
@@ -620,8 +622,9 @@ class CaseBase(Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate scenario id {', '.join(dup)}")
-        if not any(s.drug is None for s in scenarios):
-            raise ValueError("scenarios need a baseline (a scenario without a drug)")
+        if not any(s.drug is None and s.duration is None for s in scenarios):
+            raise ValueError("scenarios need a baseline (a scenario without a drug and a "
+                             "duration)")
         return scenarios
 
 

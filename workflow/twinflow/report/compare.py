@@ -25,7 +25,7 @@ from twinflow.artifacts.drugs import DrugEffects
 from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.errors import InputError
 from twinflow.io import atomic_path, write_text_atomic
-from twinflow.stages import read_stage_settings
+from twinflow.stages import baseline_scenario, read_stage_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +61,15 @@ def agrees(direction: str, relative_change: float) -> bool:
     return relative_change < 0 if direction == "down" else relative_change > 0
 
 
-def compare(case: str, scenarios: list[str], summaries: list[CycleSummary],
+def compare(case: str, scenarios: list[str], baseline: str, summaries: list[CycleSummary],
             effects: list[DrugEffects], meshes: list[LVMeshInfo]) -> ArmComparison:
-    """The comparison of every drug arm with the (first) baseline scenario."""
-    i_base = next((i for i, e in enumerate(effects) if e.drug is None), None)
-    if i_base is None:
-        raise InputError(f"{case}: no baseline scenario to compare the arms with")
+    """The comparison of every other scenario (drug or placebo arm) with ``baseline``."""
+    i_base = scenarios.index(baseline)
     base_s, base_m = summaries[i_base], meshes[i_base]
     arms = []
-    for sid, s, e, m in zip(scenarios, summaries, effects, meshes, strict=True):
-        if e.drug is None:
+    for i, (sid, s, e, m) in enumerate(zip(scenarios, summaries, effects, meshes,
+                                           strict=True)):
+        if i == i_base:
             continue
         expected = {o.quantity: o for o in e.outcomes}
         values = []
@@ -84,7 +83,8 @@ def compare(case: str, scenarios: list[str], summaries: list[CycleSummary],
                 trial_direction=trial.direction if trial else None,
                 trial_source=trial.source if trial else None,
                 agrees=agrees(trial.direction, rel) if trial else None))
-        arms.append(Arm(scenario=sid, drug=e.drug, periodic=s.periodic, values=values))
+        arms.append(Arm(scenario=sid, drug=e.drug or "placebo", periodic=s.periodic,
+                        values=values))
     notes = [f"'unchanged' means within {100 * UNCHANGED:g} % of the baseline",
              "LV mass from the wall volume of each arm's mesh at 1.05 g/mL (Lang 2015)",
              "systolic/diastolic pressure: the 0D systemic arterial compartment (the cuff's "
@@ -146,7 +146,7 @@ def compare_arms(settings: Path, summaries: list[Path], drug_effects: list[Path]
     if not len(summaries) == len(drug_effects) == len(meshes) == len(scenarios):
         raise InputError(f"{settings}: one summary, drug effects and mesh per scenario "
                          f"({len(scenarios)})")
-    result = compare(Path(out).parent.parent.name, scenarios,
+    result = compare(Path(out).parent.parent.name, scenarios, baseline_scenario(case),
                      [CycleSummary.read(p) for p in summaries],
                      [DrugEffects.read(p) for p in drug_effects],
                      [LVMeshInfo.read(p) for p in meshes])
