@@ -20,10 +20,10 @@ def _case(name: str) -> dict:
 
 
 def test_requests_scale_with_the_case() -> None:
-    lv = _case("lv-demo.yaml")  # 6 beats of 0.8 s at 5 ms
-    assert time_steps(lv) == 960
+    lv = _case("lv-demo.yaml")  # 8 beats of 0.8 s at 5 ms
+    assert time_steps(lv) == 1280
     request = mpi_job_resources(lv, 2)
-    assert request == {"tasks": 2, "mem_mb": 3072, "runtime": 80}
+    assert request == {"tasks": 2, "mem_mb": 3072, "runtime": 107}
     womersley = _case("verification/womersley.yaml")  # 3 periods at T / 50
     assert time_steps(womersley) == 150
     assert mpi_job_resources(womersley, 1)["runtime"] == MIN_RUNTIME

@@ -112,7 +112,7 @@ def _lv_case() -> str:
     tests/test_stages.py). The demo's 12 mm cells: on 15 mm cells the image-route mesh
     failed its first Newton solve (non-finite residual)."""
     text = (ROOT / "cases" / "lv-demo.yaml").read_text()
-    for old, new in (("time_step: 5 ms", "time_step: 10 ms"), ("cycles: 6", "cycles: 1"),
+    for old, new in (("time_step: 5 ms", "time_step: 10 ms"), ("cycles: 8", "cycles: 1"),
                      ("mpi_ranks: 2", "mpi_ranks: 1"),
                      ("  blood_pressure: {systolic: 138 mmHg, diastolic: 84 mmHg}   # cuff\n",
                       "")):

@@ -15,8 +15,10 @@ The LV pressure of the surrogate (0D units: mmHg, mL, s):
 
 :func:`fit_active` fits :math:`k, V_a` to the samples of a computed 3D beat by linear least
 squares on :math:`p_{3D} - p_{pass}(V_{3D}) = k T_{ref}\,a(t)\,V - k T_{ref} V_a\,a(t)`
-(samples with :math:`a > 0.05`). Before any 3D beat, :func:`initial_active` takes two
-isovolumic activations of the 3D LV (at the end-diastolic and the unloaded volume).
+(samples with :math:`a > 0.05`); where that fit is no elastance (:math:`k \le 0`: the 3D LV
+ejects at a nearly constant pressure), :math:`k` alone with :math:`V_a` kept. Before any 3D
+beat, :func:`initial_active` takes two isovolumic activations of the 3D LV (at the
+end-diastolic and the unloaded volume).
 
 The surrogate replaces the LV chamber of the Regazzoni et al. 2020 closed loop
 (:mod:`twinflow.physics.heart.circulation`); :func:`surrogate_beat` runs that model to its
@@ -130,10 +132,17 @@ def fit_active(surrogate: SurrogateLV, t: np.ndarray, v_ml: np.ndarray, p_mmhg: 
     p_act = p - surrogate.passive(v)
     m = np.column_stack([a[use] * v, -a[use]])
     (c1, c2), *_ = np.linalg.lstsq(m, p_act, rcond=None)
-    if not c1 > 0:
+    if c1 > 0:
+        return SurrogateLV(surrogate.passive_a_mmhg, surrogate.passive_b_per_ml,
+                           surrogate.v0_ml, float(c1) / t_ref_pa, float(c2 / c1))
+    # not an elastance (the 3D LV ejects at a pressure that falls less than its volume: its
+    # fibres' force-velocity and length factors): the elastance alone, V_a kept
+    x = a[use] * (v - surrogate.v_active_ml)
+    e_a = float(p_act @ x / (x @ x))
+    if not e_a > 0:
         return surrogate
     return SurrogateLV(surrogate.passive_a_mmhg, surrogate.passive_b_per_ml, surrogate.v0_ml,
-                       float(c1) / t_ref_pa, float(c2 / c1))
+                       e_a / t_ref_pa, surrogate.v_active_ml)
 
 
 @dataclass(frozen=True, slots=True)
