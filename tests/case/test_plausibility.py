@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 from twinflow.case import load_case, plausibility
+from twinflow.errors import CaseError
 
 SHIPPED = sorted((ROOT / "cases").rglob("*.yaml"))
 
@@ -95,8 +96,6 @@ def test_shipped_cases_give_no_warning(path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_an_error_suppresses_the_warnings(tmp_path: Path,
                                           caplog: pytest.LogCaptureFixture) -> None:
-    from twinflow.errors import CaseError
-
     path = tmp_path / "case.yaml"
     path.write_text("anatomy: carotid\nphysics:\n  blood: {viscosity: 8 mPa*s}\n"
                     "simulation: {time_step: 2 s}\n")
@@ -111,3 +110,18 @@ def test_each_range_is_ordered_nested_and_sourced(rng: plausibility.Range) -> No
     (lo, hi), (tlo, thi) = rng.hard, rng.typical
     assert lo <= tlo < thi <= hi
     assert rng.hard_why and rng.typical_why
+
+
+def test_a_verification_tube_period_is_no_heart_rate(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "tube.yaml"
+    path.write_text("anatomy: carotid\ngeometry: {kind: tube}\nphysics:\n  inflow: "
+                    "{waveform: sinusoidal, amplitude: 3 mL/s, period: 0.2 s}\n"
+                    "simulation: {time_step: 1 ms}\n")
+    with caplog.at_level(logging.WARNING):
+        load_case(path, root=tmp_path)  # 300 "bpm": no error
+    assert caplog.records == []
+    bifurcation = path.read_text().replace("{kind: tube}", "{kind: bifurcation}")
+    path.write_text(bifurcation)
+    with pytest.raises(CaseError, match=r"physics\.inflow\.period: heart rate 300 bpm"):
+        load_case(path, root=tmp_path)
