@@ -5,13 +5,17 @@ Errors are reported the way compilers do, one line each::
     cases/bad.yaml:12:16: physics.blood.viscosity: expected a dynamic viscosity, got 12 kg
 
 and raised together as one :class:`~twinflow.errors.CaseError`, so ``twinflow validate`` lists
-every problem of a file at once and never shows a traceback for a user's mistake.
+every problem of a file at once and never shows a traceback for a user's mistake. Values
+outside the ranges of :mod:`twinflow.case.plausibility` are checked once the file is valid:
+outside a hard range an error line as above, outside a typical range a logged warning of the
+same form (the run goes on).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -19,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from twinflow.case import models
+from twinflow.case import models, plausibility
 from twinflow.case.models import Case
 from twinflow.case.yamlpos import (
     Loc,
@@ -28,8 +32,10 @@ from twinflow.case.yamlpos import (
     YamlSyntaxError,
     read_yaml_with_positions,
 )
-from twinflow.errors import CaseError
+from twinflow.errors import CaseError, printable
 from twinflow.io import canonical_json, file_kind, write_text_atomic
+
+log = logging.getLogger(__name__)
 
 DISCRIMINATORS = ("anatomy", "law")
 
@@ -156,7 +162,8 @@ def problems_from_validation(exc: ValidationError, doc: PositionedDocument, name
 
 def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
                       root: Path | None = None, check_paths: bool = True) -> Case:
-    """Validate parsed YAML data; raise :class:`CaseError` with one line per problem."""
+    """Validate parsed YAML data; raise :class:`CaseError` with one line per problem (values
+    outside a hard plausibility range included); log values outside a typical range."""
     problems: list[tuple[Position, str]] = []
     for loc, pos in doc.duplicates:
         problems.append((pos, f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: "
@@ -184,9 +191,18 @@ def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
         case = Case.model_validate(doc.data, context=context)
     except ValidationError as exc:
         problems.extend(problems_from_validation(exc, doc, name))
+    warnings: list[tuple[Position, str]] = []
+    if case is not None and not problems:
+        for finding in plausibility.check(case.root):
+            path = next((p for p in finding.paths if p in doc.positions), finding.paths[0])
+            pos = doc.position(path)
+            line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {finding.message}"
+            (problems if finding.error else warnings).append((pos, line))
     if problems or case is None:
         problems.sort(key=lambda p: (p[0].line, p[0].column))
         raise CaseError(*(line for _, line in problems))
+    for _, line in sorted(warnings, key=lambda p: (p[0].line, p[0].column)):
+        log.warning(printable(line))
     return case
 
 

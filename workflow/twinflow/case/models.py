@@ -471,13 +471,10 @@ class BloodPressure(Strict):
     diastolic: u.Pressure
 
     @model_validator(mode="after")
-    def _plausible(self) -> Self:
+    def _ordered(self) -> Self:
+        """Diastolic below systolic (their ranges: :mod:`twinflow.case.plausibility`)."""
         mmhg = 133.322387415
         sbp, dbp = self.systolic / mmhg, self.diastolic / mmhg  # type: ignore[operator]
-        if not 60 <= sbp <= 260:
-            raise ValueError(f"systolic pressure {sbp:g} mmHg outside 60-260 mmHg")
-        if not 30 <= dbp <= 150:
-            raise ValueError(f"diastolic pressure {dbp:g} mmHg outside 30-150 mmHg")
         if not dbp < sbp:
             raise ValueError(f"diastolic pressure {dbp:g} mmHg not below the systolic {sbp:g}")
         return self
@@ -507,12 +504,7 @@ class ClinicalMeasurements(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.heart_rate is not None and not 0.5 <= self.heart_rate <= 3.5:  # type: ignore[operator]
-            raise ValueError(f"heart rate {self.heart_rate * 60:g} bpm outside 30-210 bpm")  # type: ignore[operator]
-        edp = self.end_diastolic_pressure
-        if edp is not None and not 0 < edp / 133.322387415 <= 40:  # type: ignore[operator]
-            raise ValueError(f"end-diastolic pressure {edp / 133.322387415:g} mmHg outside "  # type: ignore[operator]
-                             "0-40 mmHg")
+        """Volumes and EF agree (ranges of every value: :mod:`twinflow.case.plausibility`)."""
         edv, esv, ef = self.end_diastolic_volume, self.end_systolic_volume, self.ejection_fraction
         if edv is not None and esv is not None:
             if not esv < edv:  # type: ignore[operator]
