@@ -49,7 +49,8 @@ from twinflow.artifacts.personalisation import Personalisation
 from twinflow.physics.heart.personalisation.applied import (calibrated_overrides, fitted,
                                                             summary_block)
 from twinflow.physics.heart.personalisation.surrogate import (ActivationShape, BeatOutputs,
-                                                              SurrogateLV, set_total_volume,
+                                                              SurrogateLV, anchored_law,
+                                                              fit_active, set_total_volume,
                                                               surrogate_beat)
 from twinflow.physics.heart.unloading import UnloadingResult, unload
 from twinflow.physics.heart.settings import (CycleSettings, SolverSettings, activation_from_case,
@@ -267,6 +268,34 @@ def restart(run: CoupledRun, rows: list[StepRecord], start: Start, beat: int
                                          time.perf_counter() - tic)
 
 
+def restart_anchored(run: CoupledRun, rows: list[StepRecord], start: Start,
+                     surrogate: SurrogateLV) -> None:
+    """Restart a personalised drug arm at the 0D limit cycle of the LV law anchored on the
+    beat ``rows`` (the calibration's Newton-like estimate, :func:`~twinflow.physics.heart.
+    personalisation.surrogate.anchored_law`, with the calibrated surrogate refitted to the
+    beat): the arm's geometry and parameters differ from those the surrogate was fitted to,
+    so its first beat is a transient."""
+    tic = time.perf_counter()
+    model, circ = run.model, run.circ
+    shape = ActivationShape.of(run.activation)
+    t_ref = run.activation.hmt.t_ref
+    t = np.array([r.t for r in rows])
+    v = np.array([r.v_lv for r in rows])
+    p = np.array([r.p_lv for r in rows])
+    law = anchored_law(fit_active(surrogate, t, v, p, shape, t_ref), shape, t_ref, t, v, p,
+                       shape.period)
+    y_start = circ.state.copy()
+    y_start[1] = model.newton.volume() / ML
+    _, y_p = surrogate_beat(start.parameters_0d, law(t_ref), y_start)
+    circ.state = y_p.copy()
+    model.Ta.value = run.activation.tension(run.t)
+    model.quasi_static()
+    ramp_volume(model, y_p[1] * ML, steps=2, min_fraction=0.5)
+    run.history = []
+    log.info("restart at the anchored limit cycle: V_LV %.1f mL (%.1f s)", y_p[1],
+             time.perf_counter() - tic)
+
+
 def _log_beat(b: BeatMetrics) -> None:
     log.info("beat %d: EDV %.1f mL ESV %.1f mL EF %.1f %% p_max %.1f EDP %.1f mmHg "
              "periodicity %.3g (%.0f s)", b.beat + 1, b.edv_m3 / ML, b.esv_m3 / ML,
@@ -328,7 +357,10 @@ def _run_cycle(mesh_xdmf: Path, case: dict[str, Any], scenario_id: str,
                 r.v_lv for r in rows)
             if (st.refit_surrogate and beat == 0 and beat + 1 < st.max_beats
                     and not (pers is not None and settled)):
-                refit = restart(run, rows, start, beat)
+                if pers is None:
+                    refit = restart(run, rows, start, beat)
+                else:  # a personalised arm: the calibration's surrogate, anchored on the beat
+                    restart_anchored(run, rows, start, SurrogateLV(**pers.surrogate.model_dump()))
                 previous = None  # the restart transient is not compared with the beat before
     run.writer.close()
     result = summary.cycle_summary(
