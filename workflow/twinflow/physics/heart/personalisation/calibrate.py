@@ -20,10 +20,7 @@ and its Jacobian corrected by Broyden updates):
 2. The 3D model restarts at the surrogate's periodic 0D state and runs a beat (a
    :class:`BeatRunner`). The surrogate's active part is refitted to the beat and the LV law
    is anchored on it (:func:`~twinflow.physics.heart.personalisation.surrogate.anchored_law`:
-   the 0D loop with it reproduces the beat at :math:`\theta_k`; once two beats ran at
-   different tensions, the change of the fitted active law between them, a
-   :class:`~twinflow.physics.heart.personalisation.surrogate.TensionSecant`, replaces the
-   surrogate's proportionality to :math:`T_{ref}`), so
+   the 0D loop with it reproduces the beat at :math:`\theta_k`), so
    :math:`\theta_{k+1} = \arg\min \|r(s_k(\theta) + B_k(x - x_k))\|`, :math:`x = \log
    \theta`, where :math:`B_k` is a Broyden rank-one correction of the anchored law's Jacobian
    (:math:`B \leftarrow B + (m_{3D} - \hat m)\,\Delta x^T/\Delta x^T\Delta x`, :math:`\hat m`
@@ -55,7 +52,6 @@ from twinflow.physics.heart.personalisation.surrogate import (
     BeatOutputs,
     SurrogateDiverged,
     SurrogateLV,
-    TensionSecant,
     anchored_law,
     fit_active,
     surrogate_beat,
@@ -278,10 +274,6 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
     # Broyden (rank-one) correction of the anchored law's Jacobian in x = log θ: what the
     # last proposal mispredicted, per unit step
     jac, x_last, predicted = np.zeros((4, 4)), None, best
-    # the active law fitted to each beat at its tension: the secant of the last two whose
-    # tensions differ tells how the 3D LV's active elastance follows T_ref
-    fits: list[tuple[float, SurrogateLV]] = []
-    secant: TensionSecant | None = None
     while result.beats < max_beats:
         beat = runner.beat()
         res = targets.scaled(beat.outputs.vector())
@@ -336,19 +328,8 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         # the LV law anchored on this beat proposes the parameters and the restart state
         surrogate = fit_active(surrogate, beat.t, beat.v_ml, beat.p_mmhg, shape,
                                theta["reference_tension"])
-        for earlier in reversed(fits):
-            measured = TensionSecant.between(earlier, (theta["reference_tension"], surrogate))
-            if measured is not None:
-                secant = measured
-                break
-        fits.append((theta["reference_tension"], surrogate))
-        if secant is not None:
-            log.info("active elastance per T_ref: %.3g mmHg/mL per kPa (surrogate's "
-                     "proportional %.3g), intercept %+.3g mL per kPa",
-                     1e3 * secant.elastance_per_pa, 1e3 * surrogate.active_per_tension,
-                     1e3 * secant.intercept_per_pa)
         law = anchored_law(surrogate, shape, theta["reference_tension"], beat.t, beat.v_ml,
-                           beat.p_mmhg, shape.period, secant)
+                           beat.p_mmhg, shape.period)
         theta_new, predicted, evals, y_new = propose(targets, law, circulation, theta,
                                                      beat.y_end, (jac, x_now))
         x_last = x_now

@@ -15,10 +15,10 @@ The LV pressure of the surrogate (0D units: mmHg, mL, s):
 
 :func:`fit_active` fits :math:`k, V_a` to the samples of a computed 3D beat by linear least
 squares on :math:`p_{3D} - p_{pass}(V_{3D}) = k T_{ref}\,a(t)\,V - k T_{ref} V_a\,a(t)`
-(samples with :math:`a > 0.05`); where that fit is no elastance (:math:`k \le 0`: the 3D LV
-ejects at a nearly constant pressure), :math:`k` alone with :math:`V_a` kept. Before any 3D
-beat, :func:`initial_active` takes two isovolumic activations of the 3D LV (at the
-end-diastolic and the unloaded volume).
+(samples with :math:`a > 0.05`; a fit that is no elastance, :math:`k \le 0`, keeps the
+previous law: on the LV demo's beats it is none, the 3D LV ejecting at a nearly constant
+pressure). Before any 3D beat, :func:`initial_active` takes two isovolumic activations of the
+3D LV (at the end-diastolic and the unloaded volume).
 
 The surrogate replaces the LV chamber of the Regazzoni et al. 2020 closed loop
 (:mod:`twinflow.physics.heart.circulation`); :func:`surrogate_beat` runs that model to its
@@ -132,62 +132,25 @@ def fit_active(surrogate: SurrogateLV, t: np.ndarray, v_ml: np.ndarray, p_mmhg: 
     p_act = p - surrogate.passive(v)
     m = np.column_stack([a[use] * v, -a[use]])
     (c1, c2), *_ = np.linalg.lstsq(m, p_act, rcond=None)
-    if c1 > 0:
-        return SurrogateLV(surrogate.passive_a_mmhg, surrogate.passive_b_per_ml,
-                           surrogate.v0_ml, float(c1) / t_ref_pa, float(c2 / c1))
-    # not an elastance (the 3D LV ejects at a pressure that falls less than its volume: its
-    # fibres' force-velocity and length factors): the elastance alone, V_a kept
-    x = a[use] * (v - surrogate.v_active_ml)
-    e_a = float(p_act @ x / (x @ x))
-    if not e_a > 0:
+    if not c1 > 0:
         return surrogate
     return SurrogateLV(surrogate.passive_a_mmhg, surrogate.passive_b_per_ml, surrogate.v0_ml,
-                       e_a / t_ref_pa, surrogate.v_active_ml)
-
-
-@dataclass(frozen=True, slots=True)
-class TensionSecant:
-    """How the fitted active law of the 3D LV changes with T_ref, from the fits of two beats
-    at different tensions: :math:`dE_a/dT` (mmHg/mL per Pa) and :math:`dV_a/dT` (mL/Pa)."""
-
-    elastance_per_pa: float
-    intercept_per_pa: float
-
-    @classmethod
-    def between(cls, a: tuple[float, SurrogateLV], b: tuple[float, SurrogateLV]
-                ) -> TensionSecant | None:
-        """The secant between two (T_ref, fitted surrogate) pairs; None when the tensions
-        are too close (< 2 %) or the active elastance did not grow with the tension (no
-        usable slope: the surrogate's own proportionality is kept)."""
-        (t1, s1), (t2, s2) = a, b
-        if abs(t2 - t1) < 0.02 * max(t1, t2):
-            return None
-        de = (s2.active_per_tension * t2 - s1.active_per_tension * t1) / (t2 - t1)
-        if not de > 0:
-            return None
-        return cls(de, (s2.v_active_ml - s1.v_active_ml) / (t2 - t1))
+                       float(c1) / t_ref_pa, float(c2 / c1))
 
 
 def anchored_law(surrogate: SurrogateLV, shape: ActivationShape, t_ref_pa: float,
-                 t: np.ndarray, v_ml: np.ndarray, p_mmhg: np.ndarray, period: float,
-                 secant: TensionSecant | None = None):
+                 t: np.ndarray, v_ml: np.ndarray, p_mmhg: np.ndarray, period: float):
     r"""The LV law linearised about a computed beat, for parameters near the beat's:
 
     .. math::
         p(V, t; T) = p_{3D}(t) + E_s(t)\,(V - V_{3D}(t))
-                   + a(t)\,\big[\Delta E_a\,(V - V_a) - E_a\,\Delta V_a\big],
+                   + k\,(T - T_{3D})\,a(t)\,(V - V_a),
 
     :math:`p_{3D}, V_{3D}` the beat's samples (periodic in the beat), :math:`E_s(t)` the
-    surrogate's local elastance :math:`p'_{pass}(V_{3D}) + E_a a(t)`, :math:`E_a = k T_{3D}`
-    and :math:`V_a` its active elastance and intercept. The change with the tension is the
-    surrogate's proportionality, :math:`\Delta E_a = k\,(T - T_{3D})`, :math:`\Delta V_a =
-    0`, or, given a ``secant`` measured between two beats, :math:`\Delta E_a = (dE_a/dT)
-    (T - T_{3D})`, :math:`\Delta V_a = (dV_a/dT)(T - T_{3D})` (the 3D LV's active elastance
-    grows less than in proportion to T_ref: its fibres shorten faster, against the length
-    and velocity factors of the tension). At the beat's own tension the 0D loop with this law
-    reproduces the beat, so its periodic state is a Newton-like estimate of the coupled limit
-    cycle (as the restart of :func:`twinflow.physics.heart.coupling.beat_linearised_lv`).
-    Returns ``law(T) -> p(V, t)``.
+    surrogate's local elastance :math:`p'_{pass}(V_{3D}) + k T_{3D} a(t)`. At the beat's own
+    tension the 0D loop with this law reproduces the beat, so its periodic state is a
+    Newton-like estimate of the coupled limit cycle (as the restart of
+    :func:`twinflow.physics.heart.coupling.beat_linearised_lv`). Returns ``law(T) -> p(V, t)``.
     """
     x = (np.asarray(t, dtype=float) - float(t[0])) % period
     order = np.argsort(x, kind="stable")
@@ -205,12 +168,8 @@ def anchored_law(surrogate: SurrogateLV, shape: ActivationShape, t_ref_pa: float
     tables = np.stack([np.interp(grid, xs, ps), np.interp(grid, xs, e_s),
                        np.interp(grid, xs, vs), np.asarray(shape(grid + t0), dtype=float)])
 
-    e_a = k * t_ref_pa
-
     def law(t_ref: float):
-        dt_ref = t_ref - t_ref_pa
-        de = (k if secant is None else secant.elastance_per_pa) * dt_ref
-        dva = 0.0 if secant is None else secant.intercept_per_pa * dt_ref
+        dk = k * (t_ref - t_ref_pa)
 
         def p_lv(vol: float, time_s: float) -> float:
             xx = (time_s - t0) % period
@@ -220,7 +179,7 @@ def anchored_law(surrogate: SurrogateLV, shape: ActivationShape, t_ref_pa: float
                 p0, e, v0, a = tables[:, j]
             else:
                 p0, e, v0, a = (np.interp(xx, grid, row) for row in tables)
-            return float(p0 + e * (vol - v0) + a * (de * (vol - va) - e_a * dva))
+            return float(p0 + e * (vol - v0) + dk * a * (vol - va))
 
         return p_lv
 
