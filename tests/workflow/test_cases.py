@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, project_copy, run_cli
+from twinflow.artifacts.comparison import ArmComparison
 from twinflow.artifacts.cycle import CycleSummary
 from twinflow.artifacts.flow import FlowSummary
 from twinflow.artifacts.mesh import LVMeshInfo
@@ -114,6 +115,15 @@ def test_lv_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert abs(base.unloading_volume_error) < 0.01
     gradient = arms["baseline"].peak_lv_aortic_gradient_pa
     assert gradient is not None and gradient <= 5 * 133.322387415
+    # the Entresto arm has the trials' directions (issue 16): systolic pressure and LV mass
+    # down, EF not down, ESV not up; its comparison with the baseline is in the outputs
+    comparison = ArmComparison.read(case_dir / "comparison" / "comparison.json")
+    values = {v.quantity: v for v in comparison.arms[0].values}
+    assert comparison.arms[0].scenario == "entresto"
+    assert values["systolic_pressure"].change < 0 and values["lv_mass"].change < 0
+    assert values["ejection_fraction"].change >= 0 and values["end_systolic_volume"].change <= 0
+    assert (case_dir / "comparison" / "pv_loops.png").stat().st_size > 1000
     text = (case_dir / "report.html").read_text()
+    assert "Drug arms against the baseline" in text and "PROVE-HF" in text
     assert f"{100 * arms['baseline'].ejection_fraction:.3g}" in text
     assert json.loads((case_dir / "case.json").read_text())["anatomy"] == "left-ventricle"
