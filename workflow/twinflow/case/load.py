@@ -13,20 +13,17 @@ same form (the run goes on).
 
 from __future__ import annotations
 
-import difflib
-import json
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from twinflow.case import models, plausibility
+from twinflow.case.messages import format_path, problems_from_validation
 from twinflow.case.models import Case
 from twinflow.case.yamlpos import (
-    Loc,
     Position,
     PositionedDocument,
     YamlSyntaxError,
@@ -37,127 +34,10 @@ from twinflow.io import canonical_json, file_kind, write_text_atomic
 
 log = logging.getLogger(__name__)
 
-DISCRIMINATORS = ("anatomy", "law")
 
-
-def _known_keys(root: type[BaseModel] | None = None) -> list[str]:
-    """Every field name of the case models (or of ``root`` and the models it nests)."""
-    if root is None:
-        classes = [obj for obj in vars(models).values()
-                   if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel]
-    else:
-        classes, todo = [], [root]
-        while todo:
-            cls = todo.pop()
-            if cls in classes:
-                continue
-            classes.append(cls)
-            for f in cls.model_fields.values():
-                todo += [t for t in _model_types(f.annotation) if t not in classes]
-    keys: set[str] = set()
-    for cls in classes:
-        for name, f in cls.model_fields.items():
-            keys.add(f.alias or name)
-    return sorted(keys)
-
-
-def _model_types(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models inside a field annotation (``list[X]``, ``X | None`` ...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [t for arg in getattr(annotation, "__args__", ()) for t in _model_types(arg)]
-
-
-def _data_path(loc: tuple[Any, ...], data: Any) -> Loc:
-    """Map a pydantic error location onto a path in the document data.
-
-    Pydantic inserts discriminator tags (``left-ventricle``, ``guccione``) and validator
-    names (``function-before[...]``) into locations; they are dropped here.
-    """
-    path: list[str | int] = []
-    node = data
-    tag_seen = False  # a tag comes first at its node, even if a key has the same name
-    for part in loc:
-        if (isinstance(node, dict) and not tag_seen
-                and any(node.get(k) == part for k in DISCRIMINATORS)):
-            tag_seen = True
-            continue
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-            tag_seen = False
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            path.append(part)
-            node = node[part]
-            tag_seen = False
-        elif isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "bool"}):
-            continue
-        else:
-            path.append(part)
-            node = None
-    return tuple(path)
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def format_path(path: Loc) -> str:
-    """``physics.blood.viscosity``, ``scenarios[1].dose``; odd keys as ``["a b"]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.fullmatch(str(part)):  # (match would accept a trailing newline)
-            out += f".{part}" if out else str(part)
-        else:
-            quoted = json.dumps(str(part), ensure_ascii=True).replace(" ", "\\u0020")
-            out += f"[{quoted}]"
-    return out or "(document)"
-
-
-def _message(err: dict[str, Any], path: Loc, root: type[BaseModel] | None = None) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        key = path[-1] if path else "?"
-        known = [k for k in _known_keys(root) if k != key]
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown key '{key}'{hint}"
-    if kind == "missing":
-        return "missing required key"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        return f"expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')}"
-    if kind == "union_tag_not_found":
-        return f"missing key '{err.get('ctx', {}).get('discriminator', '?').strip(chr(39))}'"
-    if kind in ("int_type", "bool_type", "int_from_float"):  # strict: no bool -> int
-        got = err.get("input")
-        want = "true or false" if kind == "bool_type" else "a whole number"
-        shown = "a boolean" if isinstance(got, bool) else f"{type(got).__name__} {got!r}"
-        return f"expected {want}, got {shown}"[:160]
-    msg = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        msg = msg.removeprefix(prefix)
-    return msg[:1].lower() + msg[1:] if msg[1:2].islower() else msg
-
-
-def problems_from_validation(exc: ValidationError, doc: PositionedDocument, name: str,
-                             root: type[BaseModel] | None = None
-                             ) -> list[tuple[Position, str]]:
-    """One ``FILE:LINE:COL: key: message`` line per validation error of ``doc`` (validated
-    against ``root``, default the case models), with its position."""
-    seen: set[str] = set()
-    problems: list[tuple[Position, str]] = []
-    for err in exc.errors(include_url=False):
-        path = _data_path(tuple(err["loc"]), doc.data)
-        if err["type"] == "union_tag_invalid":  # point at the tag itself (anatomy, law)
-            path = (*path, str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
-        pos = doc.position(path, key=err["type"] == "extra_forbidden")
-        line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {_message(err, path, root)}"
-        if line not in seen:
-            seen.add(line)
-            problems.append((pos, line))
-    return problems
+def _case_models() -> list[type[BaseModel]]:
+    return [obj for obj in vars(models).values()
+            if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel]
 
 
 def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
@@ -190,7 +70,7 @@ def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
     try:
         case = Case.model_validate(doc.data, context=context)
     except ValidationError as exc:
-        problems.extend(problems_from_validation(exc, doc, name))
+        problems.extend(problems_from_validation(exc, doc, name, _case_models()))
     warnings: list[tuple[Position, str]] = []
     if case is not None and not problems:
         for finding in plausibility.check(case.root):

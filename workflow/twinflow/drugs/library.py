@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from twinflow.case.messages import format_path, problems_from_validation
 from twinflow.case.yamlpos import YamlSyntaxError, read_yaml_with_positions
 from twinflow.drugs.model import DrugEntry
 from twinflow.errors import CaseError
@@ -49,7 +50,6 @@ class Library:
 
 def read_entry(path: Path) -> DrugEntry:
     """Read and validate one drug file; :class:`CaseError` with one line per problem."""
-    from twinflow.case.load import format_path, problems_from_validation
 
     name = os.fspath(path)
     if not path.is_file():
@@ -70,7 +70,7 @@ def read_entry(path: Path) -> DrugEntry:
     try:
         entry = DrugEntry.model_validate(doc.data)
     except ValidationError as exc:
-        lines += [line for _, line in problems_from_validation(exc, doc, name, DrugEntry)]
+        lines += [line for _, line in problems_from_validation(exc, doc, name, [DrugEntry])]
     if entry is not None:
         for loc, message in entry.problems():
             pos = doc.position(loc)
