@@ -147,7 +147,9 @@ def inflate_to_start(model: LVModel, activation: Activation, p_guess: float,
     """From the unloaded state to the start of a beat: a passive pressure ramp to ``p_guess``
     (Pa), the volume ``volume`` (m^3), then the tension at t = 0 with that volume held."""
     ramp(model, model.pressure, p_guess, None, steps=4)
-    model.newton.solve(volume_target(volume))
+    # in one step where it converges, else in halved steps (a remodelled drug arm's cavity
+    # can be far from the surrogate's start volume)
+    ramp_volume(model, volume, steps=1, min_fraction=1.0 / 64)
     ramp(model, model.Ta, activation.tension(0.0), volume_target(volume), steps=2)
 
 
