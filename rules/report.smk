@@ -67,7 +67,8 @@ rule report:
         record=record("report", optional_inputs=lambda w: [  # embedded P-V loop plots
             f"{RESULTS}/{w.case}/{s}/pv_loop.png" for s in case_scenarios(w.case)]),
         optional=lambda w, input: " ".join(
-            f"--{key.replace('_', '-')} {input[key]}" for key in ("measurements", "mesh_quality")
+            f"--{key.replace('_', '-')} {input[key]}"
+            for key in ("measurements", "mesh_quality", "comparison")
             if key in input.keys() and input[key]),
     log:
         f"{RESULTS}/{{case}}/logs/report.log",
