@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -166,27 +165,9 @@ def _img(path: Path, alt: str) -> str:
 
 def _pv_loops(series: dict[str, Path]) -> str:
     """Overlay of the last-beat P–V loops of all scenarios (from their ``series.csv``)."""
-    import matplotlib
+    from twinflow.report.compare import pv_loops_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=110)
-    for sid, path in series.items():
-        df = pd.read_csv(path)
-        df = df[df["beat"] == df["beat"].max()]
-        ax.plot(df["V_LV_mL"], df["p_LV_mmHg"], label=sid)
-    ax.set_xlabel("LV volume [mL]")
-    ax.set_ylabel("LV pressure [mmHg]")
-    ax.set_title("Pressure–volume loops (last beat)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = base64.b64encode(pv_loops_png(series)).decode("ascii")
     return ('<figure><img alt="P-V loops" src="data:image/png;base64,' + data + '">'
             "<figcaption>Pressure–volume loops of all scenarios</figcaption></figure>")
 

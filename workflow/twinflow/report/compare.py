@@ -112,15 +112,18 @@ def markdown(c: ArmComparison) -> str:
     return "\n".join(lines)
 
 
-def plot_loops(path: Path, series: dict[str, Path]) -> None:
-    """The last beat's P–V loop of every scenario in one figure."""
+def pv_loops_png(series: dict[str, Path]) -> bytes:
+    """PNG of the last beat's P–V loop of every scenario (``series``: scenario -> its
+    ``series.csv``) in one figure; also embedded by the case report."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=120)
     for sid, csv in series.items():
         df = pd.read_csv(csv)
         df = df[df["beat"] == df["beat"].max()]
@@ -131,9 +134,10 @@ def plot_loops(path: Path, series: dict[str, Path]) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
+    return buf.getvalue()
 
 
 def compare_arms(settings: Path, summaries: list[Path], drug_effects: list[Path],
@@ -152,9 +156,9 @@ def compare_arms(settings: Path, summaries: list[Path], drug_effects: list[Path]
                      [LVMeshInfo.read(p) for p in meshes])
     out = Path(out)
     write_text_atomic(out.with_name("comparison.md"), markdown(result))
-    plot_loops(out.with_name("pv_loops.png"),
-               {sid: Path(p).with_name("series.csv") for sid, p in zip(scenarios, summaries,
-                                                                       strict=True)})
+    with atomic_path(out.with_name("pv_loops.png")) as tmp:
+        tmp.write_bytes(pv_loops_png({sid: Path(p).with_name("series.csv")
+                                      for sid, p in zip(scenarios, summaries, strict=True)}))
     for arm in result.arms:
         missed = [v.label for v in arm.values if v.agrees is False]
         log.info("%s (%s): %s", arm.scenario, arm.drug,
