@@ -62,7 +62,7 @@ def read_entry(path: Path) -> DrugEntry:
                         f"{err}") from None
     except OSError as err:
         raise CaseError(f"{name}:1:1: (document): cannot read: {err.strerror}") from None
-    lines = [f"{name}:{pos.line}:{pos.column}: {'.'.join(map(str, loc))}: duplicate key"
+    lines = [f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: duplicate key '{loc[-1]}'"
              for loc, pos in doc.duplicates]
     if not isinstance(doc.data, dict):
         raise CaseError(f"{name}:1:1: (document): a drug entry must be a mapping of keys")
@@ -85,11 +85,21 @@ def read_entry(path: Path) -> DrugEntry:
 
 
 def _folder(folder: Path) -> dict[str, tuple[DrugEntry, Path]]:
+    """The entries of ``folder``, read once for as long as its files are unchanged (a case
+    looks its drugs up once per scenario, the workflow once per arm)."""
     if not folder.is_dir():
         raise CaseError(f"{folder}: drug library folder not found")
     files = sorted(folder.glob("*.yaml"))
     if len(files) > MAX_ENTRIES:
         raise CaseError(f"{folder}: more than {MAX_ENTRIES} drug files")
+    stamps = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return _read_folder(folder, stamps)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_folder(folder: Path, stamps: tuple[tuple[str, int, int], ...]
+                 ) -> dict[str, tuple[DrugEntry, Path]]:
+    files = [folder / name for name, _, _ in stamps]
     problems: list[str] = []
     out = {}
     for path in files:
@@ -102,14 +112,9 @@ def _folder(folder: Path) -> dict[str, tuple[DrugEntry, Path]]:
     return out
 
 
-@functools.cache
-def _package() -> dict[str, tuple[DrugEntry, Path]]:
-    return _folder(PACKAGE_LIBRARY)
-
-
 def load_library(user_folder: str | os.PathLike[str] | None = None) -> Library:
     """The shipped entries, with those of ``user_folder`` added (same id: replaced)."""
-    found = dict(_package())
+    found = dict(_folder(PACKAGE_LIBRARY))
     if user_folder is not None:
         found.update(_folder(Path(user_folder)))
     return Library({k: e for k, (e, _) in found.items()}, {k: p for k, (_, p) in found.items()})

@@ -26,6 +26,7 @@ from twinflow.artifacts.mesh import LVMeshInfo
 from twinflow.errors import InputError
 from twinflow.io import atomic_path, write_text_atomic
 from twinflow.stages import baseline_scenario, read_stage_settings
+from twinflow.units import to_si
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 MYOCARDIAL_DENSITY = 1050.0
 #: A relative change below this counts as "unchanged".
 UNCHANGED = 0.02
-MMHG = 133.322387415
+MMHG = to_si(1.0, "mmHg")
 
 Getter = Callable[[CycleSummary, LVMeshInfo], float]
 #: quantity -> (label, unit, value in display units).

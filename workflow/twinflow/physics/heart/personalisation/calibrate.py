@@ -299,19 +299,17 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
             return result
         if result.beats >= max_beats:
             break
-        if met and beat.drift < CLOSED * periodicity_tol:
-            # closes on itself but no previous beat to compare with: one more, continued
-            previous, y_start, restarted = beat, beat.y_end, False
-            continue
+        # the LV law anchored on this beat: its limit cycle at these parameters, or the
+        # proposal of new ones and their restart state
+        fitted = fit_active(surrogate, beat.t, beat.v_ml, beat.p_mmhg, shape,
+                            theta["reference_tension"])
+        law = anchored_law(fitted, shape, theta["reference_tension"], beat.t, beat.v_ml,
+                           beat.p_mmhg, shape.period)
         if met:
-            # the beat meets the targets but is a transient: where does its limit cycle
-            # lie? The law anchored on this very beat, run to its periodic state at the same
-            # parameters, estimates it (a Newton-like step); confirm there when it meets the
-            # targets too, else propose new parameters at once
-            law = anchored_law(fit_active(surrogate, beat.t, beat.v_ml, beat.p_mmhg, shape,
-                                          theta["reference_tension"]),
-                               shape, theta["reference_tension"], beat.t, beat.v_ml,
-                               beat.p_mmhg, shape.period)
+            # the beat meets the targets but is a transient (a closed one returned above):
+            # where does its limit cycle lie? The anchored law run to its periodic state at
+            # the same parameters estimates it (a Newton-like step); confirm there when it
+            # meets the targets too, else propose new parameters at once
             limit, y_limit = surrogate_beat(circulation.parameters(theta),
                                             law(theta["reference_tension"]), beat.y_end)
             result.surrogate_evaluations += 1
@@ -325,11 +323,7 @@ def calibrate(targets: Targets, surrogate: SurrogateLV, shape: ActivationShape,
         if restarted and x_last is not None and np.any(x_now != x_last):
             step = x_now - x_last
             jac = jac + np.outer(beat.outputs.vector() - predicted, step) / (step @ step)
-        # the LV law anchored on this beat proposes the parameters and the restart state
-        surrogate = fit_active(surrogate, beat.t, beat.v_ml, beat.p_mmhg, shape,
-                               theta["reference_tension"])
-        law = anchored_law(surrogate, shape, theta["reference_tension"], beat.t, beat.v_ml,
-                           beat.p_mmhg, shape.period)
+        surrogate = fitted
         theta_new, predicted, evals, y_new = propose(targets, law, circulation, theta,
                                                      beat.y_end, (jac, x_now))
         x_last = x_now
