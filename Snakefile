@@ -13,10 +13,22 @@ CONFIG = validate_config(config)
 CASE_TARGETS = []
 
 
+def case_targets(ids):
+    return [path for cid in ids for targets in CASE_TARGETS for path in targets(cid)]
+
+
+# The cases of the config and, for a cohort, its table (rules/cohort.smk), which collects the
+# members that finished; `twinflow run` first runs the members (rule cohort_members, with
+# --keep-going), so one failed member is listed in the table instead of stopping the rest.
 rule all:
     input:
-        lambda w: [path for cid in CASES for targets in CASE_TARGETS for path in targets(cid)],
+        lambda w: case_targets([c for c in CASES if c not in COHORT_MEMBERS]) + COHORT_TARGETS,
     default_target: True
+
+
+rule cohort_members:
+    input:
+        lambda w: case_targets(sorted(COHORT_MEMBERS)),
 
 
 include: "rules/case.smk"
@@ -28,3 +40,4 @@ include: "rules/physics.smk"
 include: "rules/verification.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
+include: "rules/cohort.smk"

@@ -16,14 +16,16 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.logging import logger
 
 from twinflow.cache import canonical_case
-from twinflow.config import expand_cases
+from twinflow.config import select_cases
 from twinflow.errors import CaseError
 from twinflow.resources import cap_ranks, mpi_job_resources
 from twinflow.resources import case_ranks as _requested_ranks
 from twinflow.stages import (STAGES, baseline_scenario, case_stages, code_files, settings_path,
                              write_code_manifest, write_stage_settings)
 
-CASES = expand_cases(CONFIG.cases)  # case id -> case file
+# case id -> case file (the config's cases and every cohort member); cohort id -> its folder
+# and manifest (rules/cohort.smk)
+CASES, COHORTS = select_cases(CONFIG)
 RESULTS = CONFIG.results
 PY = sys.executable  # the project's Python: every rule runs `{TWINFLOW} <stage> ...`
 TWINFLOW = f"{PY} -m twinflow"

@@ -95,6 +95,19 @@ def _run(args: argparse.Namespace) -> int:
                         snakemake_args=args.snakemake_args)
 
 
+def _cohort_generate(args: argparse.Namespace) -> None:
+    from twinflow.cohort.generate import generate
+
+    path = generate(args.spec, args.n, args.seed, args.out)
+    log.info("written %s; run it with: twinflow run %s", path, path.parent)
+
+
+def _collect_cohort(args: argparse.Namespace) -> None:
+    from twinflow.cohort.collect import collect_cohort
+
+    collect_cohort(args.manifest, args.results, args.out)
+
+
 def _status(args: argparse.Namespace) -> int:
     from twinflow.status import status
 
@@ -373,6 +386,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="more snakemake options or target files, one string "
                         "(e.g. 'results/lv-demo/case.json --forceall')")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("cohort", help="virtual cohorts (docs/cohorts.md)")
+    cohort = p.add_subparsers(dest="cohort_command", metavar="ACTION", required=True)
+    p = cohort.add_parser(
+        "generate", help="sample a cohort spec into N member cases with synthetic images",
+        description="Sample N patients from a cohort spec (schemas/cohort.schema.json) into "
+                    "case files and synthetic images in the cohort folder; run them with "
+                    "'twinflow run <cohort folder>'.")
+    p.add_argument("spec", type=Path, metavar="SPEC.yaml")
+    p.add_argument("--n", type=int, required=True, help="number of members")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="cohort folder (default: cohorts/<cohort id>)")
+    p.set_defaults(func=_cohort_generate)
+    p = sub.add_parser("collect-cohort", help="the cohort table and summary (workflow step)")
+    p.add_argument("--manifest", type=Path, required=True, help="<cohort folder>/cohort.json")
+    p.add_argument("--results", type=Path, required=True, help="the results folder")
+    p.add_argument("--out", type=Path, required=True, help="results/<cohort>/cohort.parquet")
+    p.set_defaults(func=_collect_cohort)
 
     p = sub.add_parser("status", help="state of every step of some cases: done, outdated (why), "
                        "running, failed (log), missing")

@@ -24,8 +24,11 @@ class WorkflowConfig(BaseModel):
     """Case files to run: paths or glob patterns, relative to the project root."""
     results: str = "results"
     """Folder receiving results/<case-id>/..."""
+    cohorts: list[str] = Field(default_factory=list)
+    """Cohort folders (``cohort.json`` from ``twinflow cohort generate``): every member case
+    runs, and ``results/<cohort>/cohort.parquet`` collects them."""
 
-    @field_validator("cases", mode="before")
+    @field_validator("cases", "cohorts", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -37,6 +40,44 @@ def validate_config(raw: dict[str, Any]) -> WorkflowConfig:
     except ValidationError as exc:
         raise TwinflowError(*(f"config: {'.'.join(map(str, e['loc']))}: {e['msg']}"
                               for e in exc.errors(include_url=False))) from None
+
+
+def load_cohorts(folders: list[str], root: Path | None = None) -> dict[str, tuple[Path, Any]]:
+    """Cohort id -> (its folder, its :class:`~twinflow.artifacts.cohort.CohortManifest`)."""
+    from twinflow.artifacts.cohort import CohortManifest
+
+    root = root or Path.cwd()
+    found: dict[str, tuple[Path, Any]] = {}
+    for folder in folders:
+        path = Path(folder)
+        manifest = path if path.name == "cohort.json" else path / "cohort.json"
+        if not (root / manifest).is_file():
+            raise TwinflowError(f"config: cohorts: no cohort.json in {folder} (make one with "
+                                "'twinflow cohort generate SPEC --n N')")
+        m = CohortManifest.read(root / manifest)
+        if m.cohort in found and found[m.cohort][0] != manifest.parent:
+            raise TwinflowError(f"config: cohorts: two cohorts named '{m.cohort}'")
+        found[m.cohort] = (manifest.parent, m)
+    return found
+
+
+def select_cases(config: WorkflowConfig, root: Path | None = None
+                 ) -> tuple[dict[str, Path], dict[str, tuple[Path, Any]]]:
+    """Case id -> file of every selected case (the ``cases`` and the cohorts' members) and
+    the cohorts; ids must be unique, a cohort id must not be a case id."""
+    cohorts = load_cohorts(config.cohorts, root)
+    cases = expand_cases(config.cases, root) if config.cases or not cohorts else {}
+    for folder, m in cohorts.values():
+        for member in m.members:
+            path = folder / member.case
+            if member.id in cases and cases[member.id] != path:
+                raise TwinflowError(f"config: two case files named '{member.id}': "
+                                    f"{cases[member.id]} and {path}")
+            cases[member.id] = path
+    for cid in cohorts:
+        if cid in cases:
+            raise TwinflowError(f"config: cohort '{cid}' has the id of a case")
+    return cases, cohorts
 
 
 def expand_cases(patterns: list[str], root: Path | None = None) -> dict[str, Path]:

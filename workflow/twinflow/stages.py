@@ -347,6 +347,12 @@ def write_code_manifest(stage: str, folder: str | os.PathLike[str]) -> Path:
     the closure, which made Snakemake's graph ~50,000 input files for a 200-case cohort).
     Its modification time moves exactly when a module the stage runs changes content, so
     an edit re-runs the stage and a bare ``touch`` re-runs nothing."""
-    path = Path(folder) / f"{stage}.json"
-    write_text_if_changed(path, canonical_json(code_manifest(stage)))
+    return write_module_manifest(stage, STAGES[stage].module, folder)
+
+
+def write_module_manifest(name: str, module: str, folder: str | os.PathLike[str]) -> Path:
+    """``<folder>/<name>.json``: :func:`module_manifest` of ``module``, written only when its
+    bytes change (also for steps outside :data:`STAGES`, such as ``collect_cohort``)."""
+    path = Path(folder) / f"{name}.json"
+    write_text_if_changed(path, canonical_json(module_manifest(module)))
     return path

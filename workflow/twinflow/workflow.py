@@ -38,8 +38,8 @@ from twinflow.processes import live_snakemake, locks
 log = logging.getLogger(__name__)
 
 #: What a project folder holds besides the package (``workflow/``): a copy of these runs.
-PROJECT_FILES = ("Snakefile", "rules", "config", "profiles", "envs", "cases", "schemas",
-                 "models")
+PROJECT_FILES = ("Snakefile", "rules", "config", "profiles", "envs", "cases", "cohorts",
+                 "schemas", "models")
 
 
 def copy_project(source: Path, dst: Path, package: bool = True) -> Path:
@@ -51,7 +51,11 @@ def copy_project(source: Path, dst: Path, package: bool = True) -> Path:
     dst.mkdir()
     for item in [*PROJECT_FILES, *(["workflow"] if package else [])]:
         src = source / item
-        if src.is_dir():
+        if item == "cohorts":  # the specs only, not the generated cohort folders
+            (dst / item).mkdir()
+            for spec in src.glob("*.yaml"):
+                shutil.copy2(spec, dst / item / spec.name)
+        elif src.is_dir():
             shutil.copytree(src, dst / item,
                             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
@@ -129,7 +133,8 @@ def unlock(cases: list[str]) -> int:
         log.info("%s: not locked", root)
         return 0
     _refuse_while_live(root)
-    config = snakemake_command(_relative_cases(cases, root), 1, False, None, [])
+    cases, cohorts = split_cohorts(cases, root)
+    config = snakemake_command(_relative_cases(cases, root), 1, False, None, [], cohorts)
     _snakemake_unlock(root, config[config.index("--config"):] if "--config" in config else [])
     log.info("%s: unlocked", root)
     return 0
@@ -191,7 +196,7 @@ def failed_steps(snakemake_log: Path, results: str = "results") -> list[str]:
 
 
 def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str | None,
-                      extra: list[str]) -> list[str]:
+                      extra: list[str], cohorts: list[str] | None = None) -> list[str]:
     """The snakemake command line; ``profile`` (a folder) replaces ``profiles/default``, which
     Snakemake reads by itself when no ``--workflow-profile`` is given."""
     cmd = [snakemake_exe(), "--cores", str(cores)]
@@ -200,9 +205,26 @@ def snakemake_command(cases: list[str], cores: int, dry_run: bool, profile: str 
     cmd += extra  # targets and options; before --config, which takes every value after it
     if dry_run:
         cmd += ["--dry-run"]
-    if cases:
+    if cases or cohorts:
         cmd += ["--config", f"cases={json.dumps(cases)}"]
+    if cohorts:
+        cmd += [f"cohorts={json.dumps(cohorts)}"]
     return cmd
+
+
+def split_cohorts(args: list[str], root: Path) -> tuple[list[str], list[str]]:
+    """The CASE arguments of ``twinflow run`` split into case files (or patterns) and cohort
+    folders (a folder holding ``cohort.json``, or that file)."""
+    cases, cohorts = [], []
+    for arg in args:
+        path = Path(arg)
+        if path.name == "cohort.json" and path.is_file():
+            path = path.parent
+        if path.is_dir() and (path / "cohort.json").is_file():
+            cohorts.append(os.path.relpath(path.resolve(), root))
+        else:
+            cases.append(arg)
+    return cases, cohorts
 
 
 def _relative_cases(cases: list[str], root: Path) -> list[str]:
@@ -213,29 +235,47 @@ def _relative_cases(cases: list[str], root: Path) -> list[str]:
 def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
                  profile: str | None = None, keep_going: bool = False,
                  snakemake_args: str = "") -> int:
-    """Run Snakemake in the project root for ``cases``; returns its exit status."""
+    """Run Snakemake in the project root for ``cases``; returns its exit status.
+
+    With a cohort among them (a folder from ``twinflow cohort generate``), the members run
+    first (target ``cohort_members``, ``--keep-going``: a failing member does not stop the
+    others), then the default target, whose cohort table collects the members that finished
+    and lists the others with their reasons (rules/cohort.smk)."""
     root = project_root()
+    cases, cohorts = split_cohorts(cases, root)
     cases = _relative_cases(cases, root)
     extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
     folder = str(profile_dir(profile, root)) if profile else None
-    cmd = snakemake_command(cases, cores, dry_run, folder, extra)
-    if not dry_run:
-        clear_stale_lock(root, cmd[cmd.index("--config"):] if "--config" in cmd else [])
-    log.info("+ %s", " ".join(cmd))
-    start = time.time()
-    status = subprocess.call(cmd, cwd=root)
-    if status != 0 and not dry_run:
-        runs = [p for p in (root / ".snakemake" / "log").glob("*.snakemake.log")
-                if p.stat().st_mtime >= start - 1]
-        if runs:
-            latest = max(runs, key=lambda p: p.stat().st_mtime)
-            if _lock_refused(latest):
-                log.error("%s is locked by another run; if none is live, 'twinflow run "
-                          "--unlock' removes the lock", root)
-            results = project_config(root).results
-            for line in failed_steps(latest, results):
-                log.error("%s", line)
+    phases = [["cohort_members", *([] if keep_going else ["--keep-going"])], []] \
+        if cohorts else [[]]
+    status = 0
+    for i, targets in enumerate(phases):
+        cmd = snakemake_command(cases, cores, dry_run, folder, [*targets, *extra], cohorts)
+        if not dry_run:
+            clear_stale_lock(root, cmd[cmd.index("--config"):] if "--config" in cmd else [])
+        log.info("+ %s", " ".join(cmd))
+        start = time.time()
+        status = subprocess.call(cmd, cwd=root)
+        if status != 0 and not dry_run:
+            _explain_failure(root, start)
+            if i + 1 < len(phases):
+                log.warning("some cohort member steps failed (above); collecting the cohort "
+                            "with the members that finished: the others are listed in its "
+                            "summary with their reasons")
     return status
+
+
+def _explain_failure(root: Path, start: float) -> None:
+    runs = [p for p in (root / ".snakemake" / "log").glob("*.snakemake.log")
+            if p.stat().st_mtime >= start - 1]
+    if runs:
+        latest = max(runs, key=lambda p: p.stat().st_mtime)
+        if _lock_refused(latest):
+            log.error("%s is locked by another run; if none is live, 'twinflow run "
+                      "--unlock' removes the lock", root)
+        results = project_config(root).results
+        for line in failed_steps(latest, results):
+            log.error("%s", line)
 
 
 def _lock_refused(snakemake_log: Path) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from twinflow.artifacts import Artifact
+from twinflow.artifacts import Artifact, omitted_when_none
 
 
 class RecordedFile(Artifact):
@@ -65,6 +65,9 @@ class StepRecord(Artifact):
     end_time: str
     wall_time_s: float
     mpi_ranks: int
+    peak_rss_mb: float | None = omitted_when_none()
+    """Peak resident memory of the step's process (rank 0 of an MPI job, whose ranks are
+    processes of about that size), MB (``getrusage`` ru_maxrss); absent in older records."""
     host: HostKind
     versions: dict[str, str]
     """twinflow (+ ``twinflow_git_commit`` in a git checkout), python, dolfinx, petsc, mpich,

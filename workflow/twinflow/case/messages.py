@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from twinflow.case.yamlpos import Loc, Position, PositionedDocument
 
-DISCRIMINATORS = ("anatomy", "law")
+DISCRIMINATORS = ("anatomy", "law", "distribution")
 
 
 def known_keys(roots: Sequence[type[BaseModel]]) -> list[str]:
@@ -136,3 +136,32 @@ def problems_from_validation(exc: ValidationError, doc: PositionedDocument, name
             seen.add(line)
             problems.append((pos, line))
     return problems
+
+
+def read_document(path: Any, kind: str) -> tuple[PositionedDocument, list[str]]:
+    """A YAML file of ``kind`` (``drug file``, ``cohort spec``) read with positions, and the
+    lines of its duplicate keys; :class:`~twinflow.errors.CaseError` in one line when it is
+    not a regular file, cannot be read or is not a mapping of keys (shared by drug entries
+    and cohort specs; case files have their own reader with the plausibility checks)."""
+    import os
+    from pathlib import Path
+
+    from twinflow.case.yamlpos import YamlSyntaxError, read_yaml_with_positions
+    from twinflow.errors import CaseError
+
+    path = Path(path)
+    name = os.fspath(path)
+    if not path.is_file():
+        raise CaseError(f"{name}:1:1: (document): "
+                        f"{'not a regular file' if path.exists() else f'no such {kind}'}")
+    try:
+        doc = read_yaml_with_positions(path)
+    except YamlSyntaxError as err:
+        raise CaseError(f"{name}:{err.position.line}:{err.position.column}: (document): "
+                        f"{err}") from None
+    except OSError as err:
+        raise CaseError(f"{name}:1:1: (document): cannot read: {err.strerror}") from None
+    if not isinstance(doc.data, dict):
+        raise CaseError(f"{name}:1:1: (document): a {kind} must be a mapping of keys")
+    return doc, [f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: duplicate key "
+                 f"'{loc[-1]}'" for loc, pos in doc.duplicates]

@@ -3,7 +3,8 @@
 ``schemas/case.schema.json`` lets editors complete and check case files (each case starts
 with ``# yaml-language-server: $schema=...``); ``schemas/config.schema.json`` covers the
 workflow configuration, ``schemas/drug.schema.json`` the drug-library entries
-(:mod:`twinflow.drugs.model`); one schema per typed stage artifact (:mod:`twinflow.artifacts`)
+(:mod:`twinflow.drugs.model`), ``schemas/cohort.schema.json`` virtual-cohort specs
+(:mod:`twinflow.cohort.spec`); one schema per typed stage artifact (:mod:`twinflow.artifacts`)
 documents the files that cross stage boundaries. ``twinflow schema --check`` fails when the
 files are stale.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from twinflow.artifacts.cohort import CohortManifest, CohortSummary
 from twinflow.artifacts.comparison import ArmComparison
 from twinflow.artifacts.cycle import CycleSummary, InflationSummary
 from twinflow.artifacts.drugs import DrugEffects
@@ -25,6 +27,7 @@ from twinflow.artifacts.personalisation import Personalisation
 from twinflow.artifacts.provenance import StepRecord
 from twinflow.artifacts.verification import Land2015Result
 from twinflow.case.models import Case
+from twinflow.cohort.spec import CohortSpec
 from twinflow.config import WorkflowConfig
 from twinflow.drugs.model import DrugEntry
 from twinflow.io import canonical_json, write_text_atomic
@@ -51,6 +54,8 @@ ARTIFACTS: list[tuple[str, type[BaseModel], str]] = [
      "<scenario>/summary.json (simulate_heart, inflation)"),
     ("land2015-result", Land2015Result, "verification/land2015.json (land2015)"),
     ("step-record", StepRecord, "provenance/steps/<step>.json (any recorded step)"),
+    ("cohort-manifest", CohortManifest, "<cohort folder>/cohort.json (twinflow cohort generate)"),
+    ("cohort-summary", CohortSummary, "results/<cohort>/summary.json (collect_cohort)"),
 ]
 
 
@@ -61,6 +66,7 @@ def schemas() -> dict[str, str]:
         ("case.schema.json", Case, "twinflow case"),
         ("config.schema.json", WorkflowConfig, "twinflow workflow configuration"),
         ("drug.schema.json", DrugEntry, "twinflow drug-library entry"),
+        ("cohort.schema.json", CohortSpec, "twinflow virtual-cohort spec"),
     ]
     models += [(f"artifacts/{name}.schema.json", model, f"twinflow artifact: {title}")
                for name, model, title in ARTIFACTS]

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from twinflow.case.messages import format_path, problems_from_validation
-from twinflow.case.yamlpos import YamlSyntaxError, read_yaml_with_positions
+from twinflow.case.messages import format_path, problems_from_validation, read_document
 from twinflow.drugs.model import DrugEntry
 from twinflow.errors import CaseError
 
@@ -52,20 +51,7 @@ def read_entry(path: Path) -> DrugEntry:
     """Read and validate one drug file; :class:`CaseError` with one line per problem."""
 
     name = os.fspath(path)
-    if not path.is_file():
-        raise CaseError(f"{name}:1:1: (document): "
-                        f"{'not a regular file' if path.exists() else 'no such drug file'}")
-    try:
-        doc = read_yaml_with_positions(path)
-    except YamlSyntaxError as err:
-        raise CaseError(f"{name}:{err.position.line}:{err.position.column}: (document): "
-                        f"{err}") from None
-    except OSError as err:
-        raise CaseError(f"{name}:1:1: (document): cannot read: {err.strerror}") from None
-    lines = [f"{name}:{pos.line}:{pos.column}: {format_path(loc)}: duplicate key '{loc[-1]}'"
-             for loc, pos in doc.duplicates]
-    if not isinstance(doc.data, dict):
-        raise CaseError(f"{name}:1:1: (document): a drug entry must be a mapping of keys")
+    doc, lines = read_document(path, "drug file")
     entry = None
     try:
         entry = DrugEntry.model_validate(doc.data)

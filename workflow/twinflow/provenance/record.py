@@ -89,6 +89,13 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB; Linux reports ru_maxrss in kB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def mpi_size() -> int:
     """Ranks of this MPI job, without importing mpi4py (set by MPICH/Hydra, Open MPI, PMIx
     and, for a job step launched by ``srun``, SLURM)."""
@@ -340,7 +347,8 @@ def recorded(stage: str, record: Path, io_text: str, argv: Sequence[str],
             inputs=_with_listed(_files(inputs, root, sources), root,
                                 io.get("optional_inputs", [])), outputs=outputs,
             start_time=start, end_time=end, wall_time_s=round(wall, 6), mpi_ranks=mpi_size(),
-            host=host_kind(), versions=versions(root), numerics=numerics(),
+            peak_rss_mb=round(peak_rss_mb(), 1), host=host_kind(), versions=versions(root),
+            numerics=numerics(),
             code_sha256=code_sha256(stage))
         step.write(record)
         log.info("step record written: %s", record)

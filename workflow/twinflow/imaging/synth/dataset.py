@@ -172,8 +172,9 @@ def make_carotid(patient: str, rng: np.random.Generator) -> SynthPatient:
     return SynthPatient(patient, views, truth, surfaces)
 
 
-def make_lv(patient: str, rng: np.random.Generator, volumes: bool = True) -> SynthPatient:
-    model = lvm.sample_lv(patient, rng)
+def make_lv(patient: str, rng: np.random.Generator, volumes: bool = True,
+            targets: lvm.LVTargets | None = None) -> SynthPatient:
+    model = lvm.sample_lv(patient, rng, targets)
     views, view_truth = [], {}
     for sector in lvm.make_sectors(model, rng):
         picture, mask, look = lvm.render_echo(model, sector, rng)
@@ -199,13 +200,15 @@ def make_lv(patient: str, rng: np.random.Generator, volumes: bool = True) -> Syn
     return SynthPatient(patient, views, truth, surfaces, vols)
 
 
-def make_patient(anatomy: str, index: int, seed: int, volumes: bool = True) -> SynthPatient:
-    """Patient ``index`` of ``anatomy`` drawn from ``default_rng([seed, index])``."""
+def make_patient(anatomy: str, index: int, seed: int, volumes: bool = True,
+                 targets: lvm.LVTargets | None = None) -> SynthPatient:
+    """Patient ``index`` of ``anatomy`` drawn from ``default_rng([seed, index])`` (an LV
+    with ``targets``: those values given, :func:`twinflow.imaging.synth.lv.sample_lv`)."""
     rng = np.random.default_rng([seed, index])
     name = f"{ANATOMIES[anatomy]['prefix']}-{index:03d}"
     if anatomy == "carotid":
         return make_carotid(name, rng)
-    return make_lv(name, rng, volumes=volumes)
+    return make_lv(name, rng, volumes=volumes, targets=targets)
 
 
 # ---------------------------------------------------------------- writing
@@ -328,9 +331,10 @@ def _relative_to_cwd(path: Path) -> str:
         return str(path.resolve())
 
 
-def write_case(anatomy: str, seed: int, out: Path, index: int = 0) -> Path:
+def write_case(anatomy: str, seed: int, out: Path, index: int = 0,
+               targets: lvm.LVTargets | None = None) -> Path:
     """Write one patient as a demo case input folder; returns ``out/images.json``."""
-    p = make_patient(anatomy, index, seed, volumes=False)
+    p = make_patient(anatomy, index, seed, volumes=False, targets=targets)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

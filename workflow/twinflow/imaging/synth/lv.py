@@ -112,14 +112,33 @@ class LVPatient:
                 "parameters": dict(sorted(self.params.items()))}
 
 
-def sample_lv(patient: str, rng: np.random.Generator) -> LVPatient:
-    """Draw one patient's LV (ranges and sources in the module docstring)."""
+@dataclass(frozen=True, slots=True)
+class LVTargets:
+    """Given values of a patient (a virtual-cohort member, :mod:`twinflow.cohort`) instead
+    of the uniform draws: end-diastolic volume (m^3), ejection fraction, ED wall thickness (m)."""
+
+    edv_m3: float
+    ejection_fraction: float
+    wall_thickness_m: float
+
+
+def sample_lv(patient: str, rng: np.random.Generator,
+              targets: LVTargets | None = None) -> LVPatient:
+    """Draw one patient's LV (ranges and sources in the module docstring). With ``targets``
+    the volume, EF and wall thickness are those given; the shape is still drawn (ellipticity
+    as above, long-to-short semi-axis ratio :math:`c/a_x` 2.8-3.6, the middle of the ranges
+    above) and scaled to the volume."""
     ax = rng.uniform(21e-3, 29e-3)
     ay = ax * rng.uniform(0.88, 1.12)
     c = rng.uniform(70e-3, 92e-3)
     h = rng.uniform(7e-3, 14e-3)
     ef = rng.uniform(0.40, 0.70)
     shortening = rng.uniform(0.08, 0.15)
+    if targets is not None:
+        ratio, elongation = ay / ax, rng.uniform(2.8, 3.6)
+        ax = (targets.edv_m3 / (2.0 / 3.0 * np.pi * ratio * elongation)) ** (1.0 / 3.0)
+        ay, c = ratio * ax, elongation * ax
+        h, ef = targets.wall_thickness_m, targets.ejection_fraction
     ed = LVShape(ax, ay, c, h)
     esv = ed.cavity_volume * (1.0 - ef)
     c_es = c * (1.0 - shortening)
