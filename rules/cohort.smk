@@ -1,8 +1,9 @@
 # Virtual cohorts (twinflow.cohort): the members are ordinary cases (rules above); this rule
-# writes results/<cohort>/cohort.parquet, summary.json/.md and outputs.png from the members'
-# artifacts. Its inputs are the members x arms whose whole chain finished when the graph is
-# built (twinflow.cohort.collect.complete), so `twinflow run <cohort>` runs it after the
-# members (rule cohort_members, --keep-going) and a failed member is a row with its reason.
+# writes results/<cohort>/cohort.parquet, summary.json/.md, outputs.png and report.html from
+# the members' artifacts. Its inputs are the members x arms whose whole chain finished when
+# the graph is built (twinflow.cohort.collect.complete), so `twinflow run <cohort>` runs it
+# after the members (rule cohort_members, --keep-going) and a failed member is a row with its
+# reason.
 from twinflow.cohort.collect import arm_inputs, complete
 from twinflow.stages import write_module_manifest
 
@@ -34,6 +35,7 @@ rule collect_cohort:
         summary=f"{RESULTS}/{{cohort}}/summary.json",
         table=f"{RESULTS}/{{cohort}}/summary.md",
         figure=f"{RESULTS}/{{cohort}}/outputs.png",
+        report=f"{RESULTS}/{{cohort}}/report.html",
     log:
         f"{RESULTS}/{{cohort}}/logs/collect_cohort.log",
     conda:

@@ -58,5 +58,23 @@ def test_failed_members_are_listed_with_their_reason(tmp_path: Path) -> None:
     assert "| hypertensive-lvh-002 | enalapril | canonical |" in \
         (results / "summary.md").read_text()
     assert (results / "outputs.png").stat().st_size > 1000
+    page = (results / "report.html").read_text()
+    assert "Members without results" in page and "hypertensive-lvh-002" in page
+    assert "data:image/png;base64," in page and "http" not in page  # self-contained
     meta = pq.read_schema(results / "cohort.parquet").metadata
     assert json.loads(meta[b"twinflow.output_units"])["end_diastolic_volume"] == "mL"
+
+
+def test_cohort_plans_unchanged_on_the_slurm_profile(tmp_path: Path) -> None:
+    """The same cohort folder plans with the SLURM profile (dry run: both phases)."""
+    project = project_copy(tmp_path)
+    spec = project / "cohorts" / "hypertensive-lvh.yaml"
+    assert run_cli("cohort", "generate", str(spec), "--n", "2", cwd=project).returncode == 0
+    proc = run_cli("run", "cohorts/hypertensive-lvh", "--profile", "slurm", "--dry-run",
+                   cwd=project, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "cohort_members" in out and "collect_cohort" in out
+    for member in ("hypertensive-lvh-001", "hypertensive-lvh-002"):
+        for arm in ("baseline", "sacubitril-valsartan", "enalapril"):
+            assert f"cardiac cycle of {member} ({arm}, MPI)" in out

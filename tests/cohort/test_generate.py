@@ -33,7 +33,7 @@ def test_generate_members_and_regenerate_in_place(tmp_path: Path) -> None:
         assert case.measurements.blood_pressure.systolic / 133.322387415 \
             == pytest.approx(v["systolic_pressure"])
         assert case.measurements.heart_rate * 60 == pytest.approx(v["heart_rate"])
-        assert case.mesh.cell_size == pytest.approx(0.016)  # the spec's settings over the template
+        assert case.mesh.cell_size == pytest.approx(0.020)  # the spec's settings over the template
         assert [s.id for s in case.scenarios] == manifest["arms"]
         assert len(case.images) == 4 and case.geometry.source == "images"
         # the synthetic LV has the sampled volume, EF and wall thickness

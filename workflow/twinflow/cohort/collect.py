@@ -14,7 +14,8 @@ memory). Writes in ``results/<cohort>/``:
   per arm mean ± SD and the 95 % CI of the mean (Student t, scipy.stats) of every output,
   the paired differences against the baseline (same members, 95 % CI) next to the trials'
   directions of the arm's drug, and every member x arm without results with its reason;
-* ``outputs.png`` — box plots per output and arm, members as points.
+* ``outputs.png`` — box plots per output and arm, members as points;
+* ``report.html`` — all of it on one self-contained page (:mod:`twinflow.cohort.report`).
 
 A member x arm counts only when its whole chain finished; a failed step's reason is the last
 error line of its log (the one-line error of the stage). Members are never dropped silently:
@@ -39,6 +40,7 @@ from twinflow.artifacts.cohort import (
     PairedDifference,
     Statistic,
 )
+from twinflow.cohort.report import cohort_html
 from twinflow.errors import InputError
 from twinflow.io import atomic_path, write_text_atomic
 
@@ -332,8 +334,11 @@ def collect_cohort(manifest_path: Path, results: Path, out: Path) -> Path:
     write_parquet(table, out, manifest, units)
     summary.write(out.parent / "summary.json")
     write_text_atomic(out.parent / "summary.md", markdown(summary))
+    png = boxplots_png(table, units, manifest.arms)
     with atomic_path(out.parent / "outputs.png") as tmp:
-        Path(tmp).write_bytes(boxplots_png(table, units, manifest.arms))
+        Path(tmp).write_bytes(png)
+    write_text_atomic(out.parent / "report.html",
+                      cohort_html(summary, png, manifest.description))
     done = sum(1 for r in table if r["status"] == "ok")
     log.info("cohort %s: %d of %d member x arm rows completed; %d without results",
              manifest.cohort, done, len(table), len(failures))
