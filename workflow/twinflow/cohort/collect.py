@@ -199,16 +199,13 @@ def summarise(manifest: CohortManifest, table: list[dict[str, Any]], units: dict
             outputs[q] = Statistic(**statistic([r[col] for r in done]))
             if arm == manifest.baseline:
                 continue
-            paired = [r[col] - ok[(r["member"], manifest.baseline)][col] for r in done
-                      if (r["member"], manifest.baseline) in ok]
-            st = statistic(paired)
+            pairs = [(r[col], ok[(r["member"], manifest.baseline)][col]) for r in done
+                     if (r["member"], manifest.baseline) in ok]
+            st = statistic([arm_value - base for arm_value, base in pairs])
             direction = trial_directions.get(arm, {}).get(q)
-            base_mean = outputs[q].mean
             rel = None
-            if st["mean"] is not None:
-                base = [ok[(r["member"], manifest.baseline)][col] for r in done
-                        if (r["member"], manifest.baseline) in ok]
-                base_mean = float(np.mean(base)) if base else None
+            if pairs:  # mean change relative to the same members' baseline mean
+                base_mean = float(np.mean([base for _, base in pairs]))
                 rel = st["mean"] / abs(base_mean) if base_mean else 0.0
             diffs[q] = PairedDifference(
                 **st, trial_direction=direction,
