@@ -22,7 +22,8 @@ def _run(n: int, out: Path, problem: int) -> dict:
     return json.loads((out / "land2015.json").read_text())
 
 
-@pytest.mark.mpi
+@pytest.mark.heavy  # make test: the same solver on 1 vs 2 ranks in test_cycle_mpi.py (the
+@pytest.mark.mpi    # coupled cycle) and test_unloading.py (the unloading), ~2 min saved
 @pytest.mark.parametrize("problem", [2])
 def test_one_vs_two_ranks(tmp_path, problem):
     r1 = _run(1, tmp_path / "n1", problem)
