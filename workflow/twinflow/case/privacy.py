@@ -8,8 +8,8 @@ output. :func:`mask_text` finds, case-insensitively,
   ``4.3.61``, ``4 March 1961``, ``4th of Mar. 1961``, ``March 4, 1961``, ``March 1961``,
   ``4 March``), in English month names; HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(C))
   counts every date element but the year as an identifier, so a year alone is kept;
-* **digit runs** of 5 or more digits (an MRN, ``19610304``; not the digits after a decimal
-  point, ``3.14159``);
+* **digit runs** of 5 or more digits with a short letter prefix if any (``MRN12345678``,
+  ``19610304``; not the digits after a decimal point, ``3.14159``);
 * **e-mail addresses** and **phone numbers** (7 or more digits in groups separated by
   spaces, dots, hyphens or parentheses, an optional ``+country``);
 * **names after a title** (``Mr``, ``Mrs``, ``Ms``, ``Dr``, ``Prof`` ... and one or two
@@ -56,7 +56,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("date", rf"(?<!\w){_MONTH_NOT_MAY}\s+{_DAY}(?!\w)"),                    # March 4
         ("phone number", r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?"
                          r"\d{2,5}(?:[\s.-]\d{2,5}){1,5}(?![\w.]\d)"),
-        ("digit run", r"(?<!\d)(?<!\d[.,])\d{5,}"),
+        ("digit run", r"(?<![\w.,])[a-z]{1,6}-?\d{5,}|(?<!\d)(?<!\d[.,])\d{5,}"),  # MRN123456
         ("name after a title", r"(?<!\w)(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|herr|frau)\.?"
                                r"\s+(?-i:[A-Z][\w'-]+)(?:\s+(?-i:[A-Z][\w'-]+))?"),
         ("DICOM-style name", r"(?<!\w)[A-Za-z][\w'-]*\^[A-Za-z][\w'^-]*"),
