@@ -11,6 +11,7 @@ year as words in every text file, the birth date in every common written form.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -91,6 +92,9 @@ def test_identifiers_in_tags_paths_and_description_reach_no_output(tmp_path: Pat
     masked = "description: identifiers masked as '[removed]'"
     assert masked in (results / "logs" / "canonical.log").read_text() and masked in proc.stderr
     assert "[removed]" in (results / "case.json").read_text()
+    # the report (not run here: it needs the CFD) prints its settings' masked description
+    assert "[removed]" in json.loads((results / "settings" / "report.json").read_text())[
+        "description"]
     hits = identifiers_in(project / "results")
     for folder in ("log", "metadata"):
         hits += identifiers_in(project / ".snakemake" / folder)
