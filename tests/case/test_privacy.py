@@ -12,6 +12,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,14 @@ def test_canonical_cli_writes_masked_text_and_warns_by_kind(tmp_path: Path) -> N
         assert needle not in data and needle.decode() not in proc.stderr.lower()
     assert json.loads(out.read_text())["description"] == f"{MASK} {MASK}, {MASK}, born {MASK}"
     assert "description: identifiers masked" in proc.stderr
+
+
+@pytest.mark.parametrize("unit", ["a", "a.", "1-", "Mr ", "a^", "1 ,", "March ", "(1) ",
+                                  "x@", "Dr Ab "])
+def test_scanning_is_linear_in_the_length_of_hostile_text(unit: str) -> None:
+    """Repeated fragments that make naive patterns backtrack (quadratic or worse): 200 kB
+    of each is scanned in well under the 10 s a hostile input may take."""
+    text = unit * (200_000 // len(unit))
+    t0 = time.perf_counter()
+    mask_text(text)
+    assert time.perf_counter() - t0 < 3
