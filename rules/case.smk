@@ -18,6 +18,7 @@ from snakemake.logging import logger
 from twinflow.cache import canonical_case
 from twinflow.config import select_cases
 from twinflow.errors import CaseError
+from twinflow.imaging.aliases import SOURCES_DIR, source_aliases
 from twinflow.resources import cap_ranks, mpi_job_resources
 from twinflow.resources import case_ranks as _requested_ranks
 from twinflow.stages import (STAGES, baseline_scenario, case_stages, code_files, settings_path,
@@ -44,11 +45,15 @@ wildcard_constraints:
 
 def _load(cid):
     """Canonical data of a case (None when it does not validate: rule canonical reports) and
-    the paths of its images (the canonical data names them by SHA-256 only)."""
+    its images as path-free symlinks named by SHA-256 (twinflow.imaging.aliases): the
+    canonical data names them by hash only, and neither Snakemake's log nor results/ may
+    carry a source path, which may hold a patient's name. The validation cache, which holds
+    the real paths, lives beside the links in Snakemake's own folder, not in results/."""
     try:
-        return canonical_case(CASES[cid], f"{RESULTS}/.twinflow/canonical", cid)
+        canonical, paths = canonical_case(CASES[cid], SOURCES_DIR.parent / "canonical", cid)
     except CaseError:
         return None, []
+    return canonical, source_aliases(paths, canonical)
 
 
 _LOADED = {cid: _load(cid) for cid in CASES}

@@ -8,7 +8,11 @@ and raised together as one :class:`~twinflow.errors.CaseError`, so ``twinflow va
 every problem of a file at once and never shows a traceback for a user's mistake. Values
 outside the ranges of :mod:`twinflow.case.plausibility` are checked once the file is valid:
 outside a hard range an error line as above, outside a typical range a logged warning of the
-same form (the run goes on).
+same form (the run goes on). Identifiers in the free text (``description``: dates, long
+digit runs, e-mail addresses, phone numbers and the names and IDs in the DICOM headers of the
+case's images) are masked with ``[removed]`` before anything is written, with a warning naming
+the key and the kinds found, never the text (:mod:`twinflow.case.privacy`); a scenario id
+holding one is an error (an id names files and cannot be masked).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from twinflow.case import models, plausibility
+from twinflow.case import models, plausibility, privacy
 from twinflow.case.messages import format_path, problems_from_validation
 from twinflow.case.models import Case
 from twinflow.case.yamlpos import (
@@ -78,12 +82,45 @@ def validate_document(doc: PositionedDocument, name: str, base_dir: Path,
             pos = doc.position(path)
             line = f"{name}:{pos.line}:{pos.column}: {format_path(path)}: {finding.message}"
             (problems if finding.error else warnings).append((pos, line))
+    if case is not None and not problems:
+        privacy_lines = _mask_identifiers(case, doc, name, Path(context["root"]), check_paths)
+        for pos, line, error in privacy_lines:
+            (problems if error else warnings).append((pos, line))
     if problems or case is None:
         problems.sort(key=lambda p: (p[0].line, p[0].column))
         raise CaseError(*(line for _, line in problems))
     for _, line in sorted(warnings, key=lambda p: (p[0].line, p[0].column)):
         log.warning(printable(line))
     return case
+
+
+def _mask_identifiers(case: Case, doc: PositionedDocument, name: str, root: Path,
+                      read_images: bool) -> list[tuple[Position, str, bool]]:
+    """Mask identifiers in the case's free text in place (module docstring); return
+    ``(position, message, is_error)`` lines naming the key and the kinds found."""
+    from twinflow.imaging.identifiers import header_identifiers
+
+    c = case.root
+    ids = None
+    images = [Path(i.path) for i in getattr(c, "images", []) if i.path]
+    if read_images and images:
+        ids = header_identifiers([p if p.is_absolute() else root / p for p in images])
+    out: list[tuple[Position, str, bool]] = []
+    masked = privacy.mask_text(c.description, ids)
+    if masked.kinds:
+        c.description = masked.text
+        pos = doc.position(("description",))
+        out.append((pos, f"{name}:{pos.line}:{pos.column}: description: identifiers masked "
+                         f"as '{privacy.MASK}' ({', '.join(masked.kinds)}); the canonical "
+                         "case, settings and report hold the masked text", False))
+    for i, scenario in enumerate(getattr(c, "scenarios", [])):
+        kinds = privacy.mask_text(scenario.id, ids).kinds
+        if kinds:
+            pos = doc.position(("scenarios", i, "id"))
+            out.append((pos, f"{name}:{pos.line}:{pos.column}: scenarios[{i}].id: looks like "
+                             f"an identifier ({', '.join(kinds)}); an id names result files "
+                             "and cannot be masked: choose a neutral one", True))
+    return out
 
 
 def load_case(path: str | os.PathLike[str], root: Path | None = None,

@@ -24,7 +24,9 @@ whitelisted values only (:mod:`twinflow.imaging.deid`), the source is named by i
 values.
 
 Run as ``twinflow ingest --settings SETTINGS --images FILE... --out MANIFEST`` (rule
-``ingest``; the canonical settings name each image by its SHA-256, not by its path).
+``ingest``; the canonical settings name each image by its SHA-256, not by its path, and the
+workflow passes hash-named links, ``.snakemake/twinflow/sources/<sha256><suffix>``, so no
+source path reaches Snakemake's log: :mod:`twinflow.imaging.aliases`).
 """
 
 from __future__ import annotations
