@@ -28,6 +28,11 @@ class ImageEntry(Artifact):
     view: View
     phase: Literal["end-diastole", "end-systole"] | None
     kind: ImageKind
+    declared_boxes_blanked: int = Field(default=0, ge=0)
+    """Burned-in text boxes declared by the case (``burned_in_text``) and blanked."""
+    detected_text_boxes_blanked: int = Field(default=0, ge=0)
+    """Text boxes found outside the field of view by ``twinflow.imaging.textdetect`` and
+    blanked (2D images and cines; 0 for volumes)."""
 
 
 class ImagesManifest(Artifact):

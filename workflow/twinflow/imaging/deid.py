@@ -16,7 +16,9 @@ Two layers, so that no identifier reaches any output:
    them (SimpleITK would otherwise write DICOM tags into ``.mha`` / ``.nrrd`` headers).
 
 Burned-in text (names, dates on the screen) is blanked with :func:`blank_boxes` in the pixel
-boxes the case marks (``burned_in_text: [[x0, y0, x1, y1], ...]``, half-open, x = column).
+boxes the case marks (``burned_in_text: [[x0, y0, x1, y1], ...]``, half-open, x = column),
+and at ingest also wherever :mod:`twinflow.imaging.textdetect` finds text outside the imaged
+area of a 2D image or cine (:func:`twinflow.imaging.read.read_image`, ``detect_text``).
 """
 
 from __future__ import annotations

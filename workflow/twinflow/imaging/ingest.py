@@ -18,6 +18,10 @@ a file goes is refused, :func:`twinflow.io.check_output_path`), before the first
 written, so a bad image or output path leaves no partial output. Each file is written to a
 temporary name beside its target and renamed; the same inputs give byte-identical files.
 
+Burned-in text is blanked in the boxes the case declares (``burned_in_text``) and, in 2D
+images and cines, wherever :mod:`twinflow.imaging.textdetect` finds text outside the imaged
+area; the sidecar and the manifest count both.
+
 No identifier is written anywhere: images are rebuilt from pixel arrays, sidecars hold
 whitelisted values only (:mod:`twinflow.imaging.deid`), the source is named by its SHA-256
 (not its path, which may contain a name), and log lines carry neither paths nor header
@@ -50,6 +54,10 @@ from twinflow.logs import progress
 from twinflow.stages import read_stage_settings
 
 log = logging.getLogger(__name__)
+
+#: Named in the sidecar of each 2D image or cine: burned-in text outside the declared boxes
+#: is found and blanked by :mod:`twinflow.imaging.textdetect` (volumes are not screens).
+TEXT_DETECTION = "twinflow.imaging.textdetect: bright text lines outside the field of view"
 
 MODALITIES: tuple[str, ...] = ("ultrasound", "echo", "ct", "mr")
 VIEWS: tuple[str, ...] = ("transversal-cca", "transversal-ica", "longitudinal", "apical-4ch",
@@ -90,7 +98,7 @@ def process_image(entry: dict[str, Any], index: int, root: Path,
     path = path if path.is_absolute() else root / path
     boxes = entry.get("burned_in_text") or []
     image = read_image(path, pixel_spacing_m=entry.get("pixel_spacing"),
-                       frame=entry.get("frame"), burned_in_boxes=boxes)
+                       frame=entry.get("frame"), burned_in_boxes=boxes, detect_text=True)
     modality, view, phase = entry["modality"], entry["view"], entry.get("phase")
     if image.modality and image.modality not in _DICOM_MODALITY[modality]:
         raise InputError(f"{path}: DICOM modality {image.modality} does not match the case "
@@ -137,12 +145,20 @@ def process_image(entry: dict[str, Any], index: int, root: Path,
                    "spacing_source": image.spacing_source, "colour": image.was_colour,
                    "overlay_pixels_replaced": image.overlay_pixels,
                    "dicom": image.header},
-        "deidentification": {"profile": PROFILE, "burned_in_boxes_blanked": len(boxes),
+        "deidentification": {"profile": PROFILE,
+                             "declared_boxes_blanked": image.declared_boxes_blanked,
+                             "detected_text_boxes_blanked": image.detected_text_boxes_blanked,
+                             "text_detection": TEXT_DETECTION if image.kind != "volume"
+                             else None,
                              "dicom_burned_in_annotation": image.burned_in_annotation},
     }
-    if image.burned_in_annotation and not boxes:
+    if image.detected_text_boxes_blanked:
+        log.info("image %d: %d burned-in text box(es) found outside the declared ones and "
+                 "blanked", index, image.detected_text_boxes_blanked)
+    if image.burned_in_annotation and not boxes and not image.detected_text_boxes_blanked:
         log.warning("image %d: DICOM flags burned-in annotation but the case marks no "
-                    "burned_in_text boxes", index)
+                    "burned_in_text boxes and none was found outside the field of view (text "
+                    "over the image is not detected)", index)
     return IngestedImage(stem, out.to_sitk(), sidecar)
 
 
@@ -202,10 +218,14 @@ def ingest(settings: Path, manifest: Path, root: Path | None = None,
         with atomic_path(image_path) as tmp:
             sitk.WriteImage(item.image, str(tmp), useCompression=True)
         sidecar_path = write_json_atomic(out_dir / f"{item.stem}.json", item.sidecar)
+        deid = item.sidecar["deidentification"]
         listing.append(ImageEntry(image=image_path.name, sidecar=sidecar_path.name,
                                   modality=item.sidecar["modality"],
                                   view=item.sidecar["view"], phase=item.sidecar["phase"],
-                                  kind=item.sidecar["kind"]))
+                                  kind=item.sidecar["kind"],
+                                  declared_boxes_blanked=deid["declared_boxes_blanked"],
+                                  detected_text_boxes_blanked=deid[
+                                      "detected_text_boxes_blanked"]))
         log.info("image %s: %s %s written", item.sidecar["source"]["index"],
                  item.sidecar["view"], item.sidecar["kind"])
     return ImagesManifest(images=listing, deidentification=PROFILE).write(manifest)

@@ -95,6 +95,9 @@ class MedicalImage:
     modality: str | None = None
     burned_in_annotation: bool | None = None
     header: dict[str, object] = field(default_factory=dict)
+    #: burned-in text blanked: boxes the case declared, boxes found by text detection
+    declared_boxes_blanked: int = 0
+    detected_text_boxes_blanked: int = 0
 
     def to_sitk(self) -> sitk.Image:
         """The image as SimpleITK (spacing and origin in mm, the ITK/NIfTI convention)."""
@@ -147,6 +150,28 @@ def rgb_to_grey(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     return frames.reshape(grey.shape), n
 
 
+@dataclass(frozen=True, slots=True)
+class Blanking:
+    """What :func:`_blank` did: boxes declared by the case and blanked, text boxes found."""
+
+    declared: int = 0
+    detected: int = 0
+
+
+def _blank(arr: np.ndarray, boxes: Sequence[Sequence[int]], source: str, colour: bool,
+           detect: bool) -> tuple[np.ndarray, Blanking]:
+    """Blank the declared boxes, then (``detect``) the text found outside the field of view
+    (:mod:`twinflow.imaging.textdetect`), on the pixels as read (colour included)."""
+    from twinflow.imaging.deid import blank_boxes
+    from twinflow.imaging.textdetect import blank_text
+
+    arr, declared = blank_boxes(arr, boxes, source)
+    detected = 0
+    if detect:
+        arr, detected = blank_text(arr, colour)
+    return arr, Blanking(declared, detected)
+
+
 def _is_dicom(path: Path) -> bool:
     try:
         with path.open("rb") as f:
@@ -171,13 +196,16 @@ def _spacing_from_case(pixel_spacing_m: Sequence[float] | None, source: str
 
 
 def read_image(path: str | Path, *, pixel_spacing_m: Sequence[float] | None = None,
-               frame: int | None = None, burned_in_boxes: Sequence[Sequence[int]] = ()
-               ) -> MedicalImage:
+               frame: int | None = None, burned_in_boxes: Sequence[Sequence[int]] = (),
+               detect_text: bool = False) -> MedicalImage:
     """Read ``path`` (file or folder) into a de-identified grey :class:`MedicalImage`.
 
     ``pixel_spacing_m`` ([row, col] in m) overrides or supplies the in-plane spacing;
     ``frame`` picks one frame of a cine; ``burned_in_boxes`` are blanked before anything
-    else happens to the pixels (:func:`twinflow.imaging.deid.blank_boxes`).
+    else happens to the pixels (:func:`twinflow.imaging.deid.blank_boxes`), and with
+    ``detect_text`` (ingest sets it) the text found outside the field of view of a 2D image
+    or cine too (:mod:`twinflow.imaging.textdetect`; volumes are not screens and are left
+    alone). Off by default: label maps and already ingested images are read here as well.
     """
     path = Path(path)
     source = str(path)
@@ -188,15 +216,15 @@ def read_image(path: str | Path, *, pixel_spacing_m: Sequence[float] | None = No
         if not files:
             raise InputError(f"{source}: folder holds no image files")
         if all(p.suffix.lower() in RASTER_SUFFIXES for p in files):
-            image = _read_raster(files, source, case_spacing, burned_in_boxes)
+            image = _read_raster(files, source, case_spacing, burned_in_boxes, detect_text)
         else:
             image = _read_dicom_series(path, files, case_spacing, burned_in_boxes)
     elif _is_dicom(path) or path.suffix.lower() in (".dcm", ".dicom"):
-        image = _read_dicom_file(path, case_spacing, burned_in_boxes)
+        image = _read_dicom_file(path, case_spacing, burned_in_boxes, detect_text)
     elif path.suffix.lower() in RASTER_SUFFIXES:
-        image = _read_raster([path], source, case_spacing, burned_in_boxes)
+        image = _read_raster([path], source, case_spacing, burned_in_boxes, detect_text)
     elif any(path.name.lower().endswith(s) for s in VOLUME_SUFFIXES):
-        image = _read_itk(path, case_spacing, burned_in_boxes)
+        image = _read_itk(path, case_spacing, burned_in_boxes, detect_text)
     else:
         raise InputError(f"{source}: unknown image format (expected DICOM, NIfTI, MHA, NRRD, "
                          "PNG or JPEG)")
@@ -258,8 +286,9 @@ def _raster_frame(f: Path, n_files: int) -> np.ndarray:
 
 
 def _read_raster(files: list[Path], source: str, case_spacing: tuple[float, float] | None,
-                 boxes: Sequence[Sequence[int]]) -> MedicalImage:
+                 boxes: Sequence[Sequence[int]], detect: bool = False) -> MedicalImage:
     from twinflow.imaging.deid import blank_boxes
+    from twinflow.imaging.textdetect import background_fill, blank_mask, detect_text, intensity
 
     if case_spacing is None:
         raise InputError(f"{source}: PNG/JPEG images carry no pixel spacing; give "
@@ -276,8 +305,16 @@ def _read_raster(files: list[Path], source: str, case_spacing: tuple[float, floa
                              f"{frames[0][0].shape[1]}x{frames[0][0].shape[0]} of "
                              f"{files[0].name}")
         colour = arr.ndim == 3
-        arr, _ = blank_boxes(arr, boxes, str(f))
+        arr, declared = blank_boxes(arr, boxes, str(f))
         frames.append((arr, colour))
+    detected = 0
+    if detect:  # one detection for all frames: on their maximum (textdetect docstring)
+        found = detect_text(np.max([intensity(a, c) for a, c in frames], axis=0))
+        detected = len(found.boxes)
+        if detected:
+            mask = blank_mask(found)
+            for a, c in frames:
+                a[mask] = background_fill(a, c)
     greys, n_overlay = [], 0
     for arr, colour in frames:
         g, n = _grey(arr, colour)
@@ -285,18 +322,18 @@ def _read_raster(files: list[Path], source: str, case_spacing: tuple[float, floa
         n_overlay += n
     was_colour = any(c for _, c in frames)
     row, col = case_spacing
+    blanked = dict(declared_boxes_blanked=declared, detected_text_boxes_blanked=detected)
     if len(greys) == 1:
         return MedicalImage(greys[0], "2d", (col, row), (0.0, 0.0), (1.0, 0.0, 0.0, 1.0),
-                            "raster", "case", overlay_pixels=n_overlay, was_colour=was_colour)
+                            "raster", "case", overlay_pixels=n_overlay, was_colour=was_colour,
+                            **blanked)
     return MedicalImage(np.stack(greys), "cine", (col, row, 1.0), (0.0, 0.0, 0.0),
                         (1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0), "raster", "case",
-                        overlay_pixels=n_overlay, was_colour=was_colour)
+                        overlay_pixels=n_overlay, was_colour=was_colour, **blanked)
 
 
 def _read_itk(path: Path, case_spacing: tuple[float, float] | None,
-              boxes: Sequence[Sequence[int]]) -> MedicalImage:
-    from twinflow.imaging.deid import blank_boxes
-
+              boxes: Sequence[Sequence[int]], detect: bool = False) -> MedicalImage:
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -313,7 +350,7 @@ def _read_itk(path: Path, case_spacing: tuple[float, float] | None,
         raise InputError(f"{path}: {dim}D images are not supported (2D or 3D only)")
     colour = img.GetNumberOfComponentsPerPixel() >= 3
     arr = sitk.GetArrayFromImage(img)
-    arr, _ = blank_boxes(arr, boxes, str(path))
+    arr, blanked = _blank(arr, boxes, str(path), colour, detect and dim == 2)
     grey, n = _grey(arr, colour)
     spacing = tuple(s * 1e-3 for s in img.GetSpacing())
     spacing_source = "header"
@@ -322,7 +359,9 @@ def _read_itk(path: Path, case_spacing: tuple[float, float] | None,
         spacing_source = "case"
     return MedicalImage(grey, "2d" if dim == 2 else "volume", spacing,
                         tuple(o * 1e-3 for o in img.GetOrigin()), tuple(img.GetDirection()),
-                        "itk", spacing_source, overlay_pixels=n, was_colour=colour)
+                        "itk", spacing_source, overlay_pixels=n, was_colour=colour,
+                        declared_boxes_blanked=blanked.declared,
+                        detected_text_boxes_blanked=blanked.detected)
 
 
 def _read_header(path: Path) -> pydicom.Dataset:
@@ -415,9 +454,7 @@ def _dicom_pixels(path: Path, ds: pydicom.Dataset) -> np.ndarray:
 
 
 def _read_dicom_file(path: Path, case_spacing: tuple[float, float] | None,
-                     boxes: Sequence[Sequence[int]]) -> MedicalImage:
-    from twinflow.imaging.deid import blank_boxes
-
+                     boxes: Sequence[Sequence[int]], detect: bool = False) -> MedicalImage:
     ds = _read_header(path)
     arr = _dicom_pixels(path, ds)
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
@@ -426,18 +463,22 @@ def _read_dicom_file(path: Path, case_spacing: tuple[float, float] | None,
         raise InputError(f"{path}: pixel data size {arr.shape[1:3]} does not match "
                          f"Rows x Columns {rows} x {cols}")
     (row_m, col_m), spacing_source = _dicom_in_plane_spacing(ds, path, case_spacing)
-    arr, _ = blank_boxes(arr, boxes, str(path))
-    grey, n = _grey(arr, colour)
     modality = str(ds.get("Modality", "")) or None
+    cine = modality in ("US", "IVUS", "XA", "RF") or "FrameTime" in ds \
+        or "FrameTimeVector" in ds
+    screen = arr.shape[0] == 1 or cine  # a 2D image or a cine: text detection applies
+    arr, blanked = _blank(arr, boxes, str(path), colour, detect and screen)
+    grey, n = _grey(arr, colour)
     burned = str(ds.get("BurnedInAnnotation", "")).upper() == "YES" if \
         "BurnedInAnnotation" in ds else None
     common = dict(source_format="dicom", spacing_source=spacing_source, overlay_pixels=n,
                   was_colour=colour, modality=modality, burned_in_annotation=burned,
-                  header=safe_header(ds))
+                  header=safe_header(ds), declared_boxes_blanked=blanked.declared,
+                  detected_text_boxes_blanked=blanked.detected)
     if grey.shape[0] == 1:
         return MedicalImage(grey[0], "2d", (col_m, row_m), (0.0, 0.0), (1.0, 0.0, 0.0, 1.0),
                             **common)
-    if modality in ("US", "IVUS", "XA", "RF") or "FrameTime" in ds or "FrameTimeVector" in ds:
+    if cine:
         times = _frame_times(ds, grey.shape[0])
         dt = (times[1] - times[0]) if times and len(times) > 1 else 1.0
         return MedicalImage(grey, "cine", (col_m, row_m, dt), (0.0, 0.0, 0.0),
@@ -456,8 +497,6 @@ def _read_dicom_file(path: Path, case_spacing: tuple[float, float] | None,
 def _read_dicom_series(folder: Path, files: list[Path],
                        case_spacing: tuple[float, float] | None,
                        boxes: Sequence[Sequence[int]]) -> MedicalImage:
-    from twinflow.imaging.deid import blank_boxes
-
     with quiet_decoders():
         series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series:
@@ -498,11 +537,12 @@ def _read_dicom_series(folder: Path, files: list[Path],
                          "(corrupt slice)") from None
     arr = sitk.GetArrayFromImage(img)
     colour = img.GetNumberOfComponentsPerPixel() >= 3
-    arr, _ = blank_boxes(arr, boxes, str(folder))
+    arr, blanked = _blank(arr, boxes, str(folder), colour, detect=False)  # a volume
     grey, n = _grey(arr, colour)
     spacing = tuple(s * 1e-3 for s in img.GetSpacing())
     modality = str(headers[0].get("Modality", "")) or None
     return MedicalImage(grey, "volume", (col_m, row_m, spacing[2]),
                         tuple(o * 1e-3 for o in img.GetOrigin()), tuple(img.GetDirection()),
                         "dicom-series", spacing_source, overlay_pixels=n, was_colour=colour,
-                        modality=modality, header=safe_header(headers[0]))
+                        modality=modality, header=safe_header(headers[0]),
+                        declared_boxes_blanked=blanked.declared)

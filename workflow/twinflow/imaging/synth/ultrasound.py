@@ -117,6 +117,12 @@ class Screen:
     offset: tuple[int, int]               # (row, col) of the B-mode picture's top-left
     burned_in_boxes: list[list[int]]      # [x0, y0, x1, y1] of identifying text
     spacing_m: float                      # pixel size (square pixels)
+    #: [x0, y0, x1, y1] of the other text drawn (parameter table): ground truth for text
+    #: detection (:mod:`twinflow.imaging.textdetect`), not identifying
+    table_boxes: list[list[int]] = field(default_factory=list)
+    #: (H, W) bool, the imaged area (picture, or its sector) on the screen: the content that
+    #: text detection must leave alone
+    content: np.ndarray | None = None
 
 
 def compose_screen(picture: np.ndarray, spacing_m: float, look: Appearance,
@@ -157,11 +163,14 @@ def compose_screen(picture: np.ndarray, spacing_m: float, look: Appearance,
     union = [min(b[0] for b in boxes), min(b[1] for b in boxes),
              max(b[2] for b in boxes), max(b[3] for b in boxes)]
     # parameter table at the side
+    table_boxes = []
     if look.table:
         tx, ty = left + w + 12, top + 8
         for key, value in params.items():
-            draw.text((tx, ty), f"{key}", fill=accent, font=small)
-            draw.text((tx + 52, ty), f"{value}", fill=text_colour, font=small)
+            for x, text, colour in ((tx, key, accent), (tx + 52, value, text_colour)):
+                if text:
+                    table_boxes.append(list(draw.textbbox((x, ty), text, font=small)))
+                    draw.text((x, ty), text, fill=colour, font=small)
             ty += 17
     # grey-scale bar (in the tint) at the left
     bar_h = min(int(h * 0.4), 160)
@@ -185,4 +194,7 @@ def compose_screen(picture: np.ndarray, spacing_m: float, look: Appearance,
                                                                               left + w - 10))
             draw.line([(cx - 5, cy), (cx + 5, cy)], fill=(250, 230, 40), width=1)
             draw.line([(cx, cy - 5), (cx, cy + 5)], fill=(250, 230, 40), width=1)
-    return Screen(np.asarray(img).copy(), (top, left), [union], spacing_m)
+    content = np.zeros((height, width), bool)
+    content[top:top + h, left:left + w] = True if support is None else support
+    return Screen(np.asarray(img).copy(), (top, left), [union], spacing_m, table_boxes,
+                  content)
