@@ -85,6 +85,8 @@ A_N, B_N = 27.78, 2.76
 BRACKET_FACTOR = 3.0
 #: halvings of a bracket step towards the last converged scale when an unloading fails
 BISECTIONS = 3
+#: stiffer starting scales tried (x BRACKET_FACTOR each) when the first unloading fails
+STIFFER_STARTS = 2
 
 
 class PassiveFitError(TwinflowError):
@@ -240,10 +242,18 @@ def fit_passive_scale(model: LVModel, edv: float | None, edp: float, *,
             f"{edp / MMHG:.1f} mmHg) failed: {message}")
 
     a = math.log(min(max(s_start, lo), hi))
-    try:
-        fa = mismatch(a)
-    except UnloadingError as err:
-        raise fail(f"at scale {math.exp(a):.3g}: {err}") from None
+    for attempt in range(STIFFER_STARTS + 1):
+        try:
+            fa = mismatch(a)
+            break
+        except UnloadingError as err:
+            # an unloading that inverts cells means a wall too soft for the EDP: the fit
+            # starts again from a stiffer scale (the bracket may still move back)
+            if attempt == STIFFER_STARTS or a >= math.log(hi) - 1e-12:
+                raise fail(f"at scale {math.exp(a):.3g}: {err}") from None
+            log.warning("passive fit: unloading at scale %.3g failed (%s); starting from "
+                        "a stiffer scale", math.exp(a), err)
+            a = min(a + math.log(BRACKET_FACTOR), math.log(hi))
     step = math.log(BRACKET_FACTOR) * (-1.0 if (fa > 0) == rising else 1.0)
     b, fb = a, fa
     while fb * fa > 0:
