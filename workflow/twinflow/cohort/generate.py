@@ -192,8 +192,10 @@ def generate(spec_path: Path, n: int, seed: int, out: Path | None = None) -> Pat
         mid = member_id(spec.cohort, k)
         sampled = sample_member(spec, seed, k)
         images, truth = _write_images(spec.anatomy, seed, k, sampled, data_dir / mid, cases_dir)
-        description = (f"Member {k + 1} of virtual cohort {spec.cohort} (seed {seed}), "
-                       f"generated from {spec_path.name}: edit the spec, not this file.")
+        # no seed or long number here: the description is scanned for identifiers
+        # (twinflow.case.privacy masks runs of 5 digits); the header comment has them
+        description = (f"A member of virtual cohort {spec.cohort}, generated from "
+                       f"{spec_path.name} (cohort.json): edit the spec, not this file.")
         case = member_case(spec, spec_dir, template, template_path.parent, cases_dir, sampled,
                            images, description)
         case_path = cases_dir / f"{mid}.yaml"
