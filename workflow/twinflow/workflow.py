@@ -246,8 +246,10 @@ def run_workflow(cases: list[str], cores: int, dry_run: bool = False,
     cases = _relative_cases(cases, root)
     extra = (["--keep-going"] if keep_going else []) + shlex.split(snakemake_args)
     folder = str(profile_dir(profile, root)) if profile else None
-    phases = [["cohort_members", *([] if keep_going else ["--keep-going"])], []] \
-        if cohorts else [[]]
+    # members' segment steps on one thread, so that they never wait for both cores while a
+    # one-rank solve of another member runs (a cohort's throughput)
+    phases = [["cohort_members", "--set-threads", "segment=1",
+               *([] if keep_going else ["--keep-going"])], []] if cohorts else [[]]
     status = 0
     for i, targets in enumerate(phases):
         cmd = snakemake_command(cases, cores, dry_run, folder, [*targets, *extra], cohorts)
