@@ -26,10 +26,11 @@ def root() -> Path:
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 600,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m twinflow ARGS`` as a user would, capturing output."""
-    return subprocess.run([sys.executable, "-m", "twinflow", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    """Run ``python -m twinflow ARGS`` as a user would, capturing output (decoded as UTF-8
+    whatever the locale of the shell that runs the tests: messages hold units like µm)."""
+    return subprocess.run([sys.executable, "-m", "twinflow", *args], cwd=cwd,
+                          encoding="utf-8", errors="replace", capture_output=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def project_copy(tmp_path: Path, package: bool = False) -> Path:

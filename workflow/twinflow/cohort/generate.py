@@ -37,6 +37,7 @@ from twinflow.cohort.sample import sample_member
 from twinflow.cohort.spec import VARIABLES, CohortSpec, display, read_spec
 from twinflow.errors import CaseError, InputError
 from twinflow.io import canonical_json, write_text_if_changed
+from twinflow.logs import Progress
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,8 @@ def generate(spec_path: Path, n: int, seed: int, out: Path | None = None) -> Pat
     members = []
     baseline = next(a["id"] for a in spec.arms
                     if a.get("drug") is None and a.get("duration") is None)
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        def tqdm(x, **_):  # type: ignore[no-redef]
-            return x
-    for k in tqdm(range(n), desc=f"cohort {spec.cohort}", unit="member"):
+    bar = Progress(n, f"cohort {spec.cohort}", unit="member", logger=log)
+    for k in range(n):
         mid = member_id(spec.cohort, k)
         sampled = sample_member(spec, seed, k)
         images, truth = _write_images(spec.anatomy, seed, k, sampled, data_dir / mid, cases_dir)
@@ -212,6 +209,8 @@ def generate(spec_path: Path, n: int, seed: int, out: Path | None = None) -> Pat
             variables={v: display(v, x) for v, x in values.items()},
             units={v: VARIABLES[v][1] for v in values}, sex=sampled["sex"],
             draws=sampled["draws"], truth=truth))
+        bar.update()
+    bar.close()
     keep = {m.id for m in members}
     for stale in sorted(cases_dir.glob(f"{spec.cohort}-*.yaml")):
         if stale.stem not in keep:
