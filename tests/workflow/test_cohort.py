@@ -37,7 +37,7 @@ def test_cohort_table_and_one_arm_rerun(tmp_path: Path) -> None:
     text = re.sub(r"  - id: sacubitril-valsartan\n(    .*\n)+?(?=  - id: enalapril)", "", text)
     spec = project / "cohorts" / "mini.yaml"
     spec.write_text(text)
-    assert run_cli("cohort", "generate", str(spec), "--n", "2", "--seed", "1",
+    assert run_cli("cohort", "generate", str(spec), "--n", "2", "--seed", "3",
                    cwd=project).returncode == 0
     _run(project)
     results = project / "results" / "mini"
@@ -60,7 +60,7 @@ def test_cohort_table_and_one_arm_rerun(tmp_path: Path) -> None:
 
     time.sleep(1.1)
     spec.write_text(text.replace("dose: 10 mg ", "dose: 5 mg "))
-    assert run_cli("cohort", "generate", str(spec), "--n", "2", "--seed", "1",
+    assert run_cli("cohort", "generate", str(spec), "--n", "2", "--seed", "3",
                    cwd=project).returncode == 0
     jobs = _jobs(_run(project))
     allowed = re.compile(
