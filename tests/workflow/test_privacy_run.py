@@ -32,9 +32,12 @@ NEEDLES = ["doe^john", "doe_john", "john doe", "doe, john", "mrn12345678", "1234
            "hx-99881", "99881", "elsewhere", "19610304", "1961-03-04", "04.03.1961",
            "04/03/1961", "03/04/1961", "4 march 1961", "march 4, 1961", "04-03-1961",
            "1961/03/04", "4.3.1961"]
-#: Searched as words in the text files (JSON, logs, HTML, Markdown, CSV, VTK XML).
+#: Searched as words in the text files (JSON, logs, HTML, Markdown, CSV). Not in VTK XML
+#: (.vtp) or STL: their payload is base64/binary, where a 3-letter word between '+' and '/'
+#: turns up by chance (a run after the burned-in-text change found 'doe' in lumen.vtp);
+#: the long needles above are still searched in them.
 WORDS = re.compile(rb"(?<![a-z0-9])(doe|john|1961)(?![a-z0-9])", re.IGNORECASE)
-TEXT_SUFFIXES = {".json", ".log", ".html", ".md", ".csv", ".txt", ".yaml", ".vtp", ".stl", ""}
+TEXT_SUFFIXES = {".json", ".log", ".html", ".md", ".csv", ".txt", ".yaml", ""}
 
 
 def patient_case(project: Path) -> str:
