@@ -40,7 +40,7 @@ from twinflow.artifacts.cohort import (
     PairedDifference,
     Statistic,
 )
-from twinflow.cohort.report import cohort_html
+from twinflow.cohort.report import cohort_html, row_cells
 from twinflow.errors import InputError
 from twinflow.io import atomic_path, write_text_atomic
 
@@ -225,8 +225,6 @@ def summarise(manifest: CohortManifest, table: list[dict[str, Any]], units: dict
 
 
 def markdown(s: CohortSummary) -> str:
-    from twinflow.report.compare import QUANTITIES
-
     lines = [f"# Virtual cohort {s.cohort}: {s.members} members", ""]
     for a in s.arms:
         lines += [f"## {a.arm}" + (f" ({a.drug})" if a.drug else "")
@@ -235,18 +233,8 @@ def markdown(s: CohortSummary) -> str:
                   "| agrees |",
                   "|---|---|---|---|---|---|"]
         for q, st in a.outputs.items():
-            label = f"{QUANTITIES[q][0]} ({s.units[q]})"
-            ms = "—" if st.mean is None else f"{st.mean:.4g}" + (
-                "" if st.sd is None else f" ± {st.sd:.3g}")
-            ci = "—" if st.ci95_low is None else f"{st.ci95_low:.4g} – {st.ci95_high:.4g}"
-            d = a.differences.get(q)
-            if d is None or d.mean is None:
-                dd, trial, ok = "—", "—", "—"
-            else:
-                dd = f"{d.mean:+.3g}" + ("" if d.ci95_low is None
-                                         else f" ({d.ci95_low:+.3g} – {d.ci95_high:+.3g})")
-                trial = d.trial_direction or "—"
-                ok = "—" if d.agrees is None else ("yes" if d.agrees else "**no**")
+            label, ms, ci, dd, trial, ok = row_cells(s, q, st, a.differences.get(q))
+            ok = "**no**" if ok == "no" else ok
             lines.append(f"| {label} | {ms} | {ci} | {dd} | {trial} | {ok} |")
         lines.append("")
     lines += ["## Members without results", ""]

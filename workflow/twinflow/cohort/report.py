@@ -12,11 +12,29 @@ from __future__ import annotations
 import base64
 import html
 
-from twinflow.artifacts.cohort import CohortSummary
+from twinflow.artifacts.cohort import CohortSummary, PairedDifference, Statistic
 
 STYLE = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;color:#222}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
          "padding:.2em .6em;text-align:left}img{max-width:100%}.no{color:#b00}")
+
+
+def row_cells(s: CohortSummary, q: str, st: Statistic, d: PairedDifference | None
+              ) -> tuple[str, str, str, str, str, str]:
+    """One output's cells in the summary tables (Markdown and HTML): label, mean ± SD,
+    95 % CI, the paired difference with its CI, the trial's direction, agrees (yes/no/—)."""
+    from twinflow.report.compare import QUANTITIES
+
+    label = f"{QUANTITIES[q][0]} ({s.units[q]})"
+    ms = "—" if st.mean is None else f"{st.mean:.4g}" + (
+        "" if st.sd is None else f" ± {st.sd:.3g}")
+    ci = "—" if st.ci95_low is None else f"{st.ci95_low:.4g} – {st.ci95_high:.4g}"
+    if d is None or d.mean is None:
+        return label, ms, ci, "—", "—", "—"
+    diff = f"{d.mean:+.3g}" + ("" if d.ci95_low is None
+                               else f" ({d.ci95_low:+.3g} – {d.ci95_high:+.3g})")
+    agrees = "—" if d.agrees is None else ("yes" if d.agrees else "no")
+    return label, ms, ci, diff, d.trial_direction or "—", agrees
 
 
 def _cell(text: str) -> str:
@@ -25,8 +43,6 @@ def _cell(text: str) -> str:
 
 def cohort_html(s: CohortSummary, boxplots_png: bytes, description: str = "") -> str:
     """The page (module docstring)."""
-    from twinflow.report.compare import QUANTITIES
-
     e = html.escape
     parts = [f"<h1>Virtual cohort {e(s.cohort)}</h1>",
              f"<p>{e(description)}</p>" if description else "",
@@ -40,18 +56,7 @@ def cohort_html(s: CohortSummary, boxplots_png: bytes, description: str = "") ->
         parts.append(f"<h2>{e(a.arm)}" + (f" — {e(a.drug)}" if a.drug else "") + "</h2>")
         rows = []
         for q, st in a.outputs.items():
-            label = f"{QUANTITIES[q][0]} ({s.units[q]})"
-            ms = "—" if st.mean is None else f"{st.mean:.4g}" + (
-                "" if st.sd is None else f" ± {st.sd:.3g}")
-            ci = "—" if st.ci95_low is None else f"{st.ci95_low:.4g} – {st.ci95_high:.4g}"
-            d = a.differences.get(q)
-            if d is None or d.mean is None:
-                diff, trial, agrees = "—", "—", "—"
-            else:
-                diff = f"{d.mean:+.3g}" + ("" if d.ci95_low is None
-                                           else f" ({d.ci95_low:+.3g} – {d.ci95_high:+.3g})")
-                trial = d.trial_direction or "—"
-                agrees = "—" if d.agrees is None else ("yes" if d.agrees else "no")
+            label, ms, ci, diff, trial, agrees = row_cells(s, q, st, a.differences.get(q))
             cls = ' class="no"' if agrees == "no" else ""
             rows.append(f"<tr>{_cell(label)}{_cell(ms)}{_cell(ci)}{_cell(diff)}"
                         f"{_cell(trial)}<td{cls}>{agrees}</td></tr>")
