@@ -15,6 +15,7 @@ t_ref)``, ``circulation_parameters(..., calibrated)``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from twinflow.physics.heart.mechanics.active_stress import (
     velocity_dependence,
 )
 from twinflow.stages import read_stage_settings
+
+log = logging.getLogger(__name__)
 
 #: PR interval used to place atrial contraction before the ventricle's (0.12-0.20 s normal
 #: adult range; 0.16 s taken).
@@ -78,7 +81,7 @@ class CycleSettings:
     """How a cycle run steps and stops, and its solver."""
 
     time_step: float
-    """Coupled time step (s); must divide the beat length."""
+    """Coupled time step (s); divides the beat length (:func:`beat_time_step`)."""
     max_beats: int
     """Beats at most (``simulation.cycles``); fewer when the run is periodic earlier."""
     max_steps: int | None = None
@@ -98,8 +101,24 @@ class CycleSettings:
         """Settings of the case's ``simulation`` section (time step, ``cycles`` = most
         beats); ``time_step``/``max_beats`` override it when given (not None or 0)."""
         sim = case.get("simulation", {})
-        return cls(time_step=time_step or float(sim.get("time_step", 2e-3)),
-                   max_beats=max_beats or int(sim.get("cycles", 3)), **options)
+        dt = time_step or float(sim.get("time_step", 2e-3))
+        heart_rate = ((case.get("physics") or {}).get("circulation") or {}).get("heart_rate")
+        if heart_rate:
+            dt = beat_time_step(1.0 / float(heart_rate), dt)
+        return cls(time_step=dt, max_beats=max_beats or int(sim.get("cycles", 3)), **options)
+
+
+def beat_time_step(beat_s: float, time_step: float) -> float:
+    """The time step nearest ``time_step`` that divides the beat: ``beat / round(beat / dt)``
+    (a beat is a whole number of coupled steps, so beats can be compared step by step). A
+    case's heart rate rarely gives a beat that is a multiple of its time step (71 bpm: a
+    0.84507 s beat, 10 ms -> 85 steps of 9.94 ms); the change is logged."""
+    n = max(1, round(beat_s / time_step))
+    step = beat_s / n
+    if abs(step - time_step) > 1e-9 * time_step:
+        log.info("time step %.6g s -> %.6g s: %d steps per %.6g s beat", time_step, step, n,
+                 beat_s)
+    return step
 
 
 def end_diastolic_pressure(case: dict[str, Any]) -> float:
