@@ -130,8 +130,8 @@ def _sync_folder(new: Path, dst: Path) -> None:
     shutil.rmtree(new, ignore_errors=True)
 
 
-def _write_images(spec_anatomy: str, seed: int, k: int, sampled: dict[str, Any],
-                  folder: Path, case_dir: Path) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def _write_images(seed: int, k: int, sampled: dict[str, Any], folder: Path,
+                  case_dir: Path) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Synthetic apical views of member ``k`` into ``folder``; the case ``images`` entries
     (paths relative to ``case_dir``) and the LV's true values."""
     from twinflow.imaging.synth.dataset import write_case
@@ -188,7 +188,7 @@ def generate(spec_path: Path, n: int, seed: int, out: Path | None = None) -> Pat
     for k in range(n):
         mid = member_id(spec.cohort, k)
         sampled = sample_member(spec, seed, k)
-        images, truth = _write_images(spec.anatomy, seed, k, sampled, data_dir / mid, cases_dir)
+        images, truth = _write_images(seed, k, sampled, data_dir / mid, cases_dir)
         # no seed or long number here: the description is scanned for identifiers
         # (twinflow.case.privacy masks runs of 5 digits); the header comment has them
         description = (f"A member of virtual cohort {spec.cohort}, generated from "
