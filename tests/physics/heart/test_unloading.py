@@ -210,3 +210,31 @@ def test_unloading_one_vs_two_ranks(coarse_lv):
     assert two["its"] == one["its"]
     assert two["v"] == pytest.approx(one["v"], rel=1e-6)
     assert two["re"] == pytest.approx(one["re"], rel=1e-6)
+
+
+class _RefusingKSP:
+    """The model's KSP, except that every solve fails as MUMPS does on a singular matrix."""
+
+    def __init__(self, ksp):
+        self._ksp = ksp
+
+    def __getattr__(self, name):
+        return getattr(self._ksp, name)
+
+    def solve(self, b, x):
+        from petsc4py import PETSc
+
+        raise PETSc.Error(76)
+
+
+def test_a_refused_linear_solve_is_a_failed_step(coarse_lv):
+    """A PETSc/MUMPS error in the Newton solve (a cohort member's calibration stopped on
+    INFOG(1)=-3 with a traceback) is a ConvergenceError, which load-step halving retries and
+    the stages report, not a PETSc traceback."""
+    from twinflow.physics.heart.loading import ramp
+    from twinflow.physics.heart.mechanics.solver import ConvergenceError
+
+    model = _model(coarse_lv)
+    model.newton.ksp = _RefusingKSP(model.newton.ksp)
+    with pytest.raises(ConvergenceError, match="linear solve failed"):
+        ramp(model, model.pressure, EDP, None, steps=1, min_fraction=0.5)

@@ -186,6 +186,19 @@ class CavityNewton:
 
     def _solve(self, target: VolumeTarget | None, reuse: bool,
                r_ref: float | None = None) -> int:
+        try:
+            return self._newton(target, reuse, r_ref)
+        except PETSc.Error as err:
+            # MUMPS refused a factorisation or solve (a singular Jacobian, e.g. a cell turned
+            # inside out by too large a step; seen as INFOG(1)=-3 in a cohort member's
+            # calibration): a failed step like a diverged Newton, which the callers' step
+            # halving retries, not a traceback
+            self._factorised = False
+            raise ConvergenceError(f"cavity Newton: the linear solve failed (PETSc error "
+                                   f"{err.ierr})") from None
+
+    def _newton(self, target: VolumeTarget | None, reuse: bool,
+                r_ref: float | None = None) -> int:
         t0 = time.perf_counter()
         r0 = r_ref
         fresh = not (reuse and self._factorised)
