@@ -154,6 +154,21 @@ def test_missing_and_bad_masks_are_input_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "g" / "measurements.json").exists()
 
 
+def test_end_systole_larger_than_end_diastole_is_an_input_error(tmp_path: Path) -> None:
+    """Masks that contradict the phases (a cohort member's end-diastolic images were
+    mis-segmented to 52 mL against 88 mL at end-systole) stop the reconstruction in one line,
+    instead of a personalisation that cannot converge."""
+    case = write_case(tmp_path, 1, SEED, "images")
+    manifest = json.loads(case.images.read_text())
+    swap = {"end-diastole": "end-systole", "end-systole": "end-diastole"}
+    for entry in manifest["images"]:
+        entry["phase"] = swap[entry["phase"]]
+    case.images.write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="end-systolic cavity .* is not smaller"):
+        case.reconstruct(tmp_path / "g")
+    assert not (tmp_path / "g" / "measurements.json").exists()
+
+
 def _two_view_bias(truth: dict) -> float:
     """Relative error Simpson's pi a b / 4 makes on the *true* shape from its two view angles:
     the part of the biplane error that no segmentation or implementation can remove."""

@@ -281,6 +281,13 @@ def reconstruct_lv(settings: Path, images: Path | None, masks: Path | None,
     }
     if "end-systole" in result:
         esv = result["end-systole"]["cavity_volume_m3"]
+        if not esv < ed["cavity_volume_m3"]:
+            # the masks contradict the phases (a mis-segmented or mislabelled image): no
+            # personalisation can reproduce a cavity that grows in systole
+            raise InputError(
+                f"{masks}: the end-systolic cavity ({1e6 * esv:.1f} mL) is not smaller than "
+                f"the end-diastolic one ({1e6 * ed['cavity_volume_m3']:.1f} mL): check the "
+                "images' phases and their masks")
         summary["end_systolic_volume_m3"] = esv
         summary["ejection_fraction"] = 1.0 - esv / ed["cavity_volume_m3"]
     summary.update(result)
