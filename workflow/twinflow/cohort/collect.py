@@ -108,9 +108,10 @@ def _record(results: Path, member: str, name: str) -> tuple[float | None, float 
     return rec.wall_time_s, rec.peak_rss_mb
 
 
-def rows(manifest: CohortManifest, results: Path) -> tuple[list[dict[str, Any]],
-                                                           dict[str, str], list[Failure]]:
-    """The table's rows, the display unit of each output column and the failures."""
+def rows(manifest: CohortManifest, results: Path
+         ) -> tuple[list[dict[str, Any]], dict[str, str], list[Failure], dict[str, dict[str, str]]]:
+    """The table's rows, the display unit of each output column, the failures and, per drug
+    arm, the trials' direction of each quantity (from the drug_effects.json read here)."""
     from twinflow.artifacts.cycle import CycleSummary
     from twinflow.artifacts.drugs import DrugEffects
     from twinflow.artifacts.mesh import LVMeshInfo
@@ -118,6 +119,7 @@ def rows(manifest: CohortManifest, results: Path) -> tuple[list[dict[str, Any]],
     from twinflow.report.compare import QUANTITIES
 
     out, failures = [], []
+    directions: dict[str, dict[str, str]] = {}
     units = {q: unit for q, (_, unit, _) in QUANTITIES.items()}
     for m in manifest.members:
         for arm in manifest.arms:
@@ -147,6 +149,8 @@ def rows(manifest: CohortManifest, results: Path) -> tuple[list[dict[str, Any]],
             summary = CycleSummary.read(base / arm / "summary.json")
             mesh = LVMeshInfo.read(base / arm / "mesh" / "mesh.json")
             effects = DrugEffects.read(base / arm / "drug_effects.json")
+            if effects.drug:
+                directions.setdefault(arm, {o.quantity: o.direction for o in effects.outcomes})
             row["drug"] = effects.drug
             for q, (_, unit, get) in QUANTITIES.items():
                 row[_column("out", q, unit)] = float(get(summary, mesh))
@@ -159,7 +163,7 @@ def rows(manifest: CohortManifest, results: Path) -> tuple[list[dict[str, Any]],
                 row[f"wall_{short}_s"], row[f"peak_rss_{short}_mb"] = wall, mem
             row.update(status="ok", failed_step=None, reason=None)
             out.append(row)
-    return out, units, failures
+    return out, units, failures, directions
 
 
 def _column(prefix: str, name: str, unit: str) -> str:
@@ -303,17 +307,10 @@ def write_parquet(table: list[dict[str, Any]], path: Path, manifest: CohortManif
 
 def collect_cohort(manifest_path: Path, results: Path, out: Path) -> Path:
     """Write the table, the summary, its Markdown and the box plots (module docstring)."""
-    from twinflow.artifacts.drugs import DrugEffects
-
     manifest = CohortManifest.read(manifest_path)
     if not manifest.members:
         raise InputError(f"{manifest_path}: a cohort without members")
-    table, units, failures = rows(manifest, results)
-    directions: dict[str, dict[str, str]] = {}
-    for r in table:
-        if r["status"] == "ok" and r["drug"] and r["arm"] not in directions:
-            e = DrugEffects.read(results / r["member"] / r["arm"] / "drug_effects.json")
-            directions[r["arm"]] = {o.quantity: o.direction for o in e.outcomes}
+    table, units, failures, directions = rows(manifest, results)
     summary = summarise(manifest, table, units, failures, directions)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_parquet(table, out, manifest, units)
